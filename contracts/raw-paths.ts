@@ -1,0 +1,7 @@
+import type { ZodOpenApiPathsObject } from "zod-openapi";
+
+/**
+ * OpenAPI paths of the routes served outside trpc-to-openapi (raw streaming handlers and the Lightning
+ * dialect), built from the same Zod schemas those handlers validate with.
+ */
+export const rawPaths: ZodOpenApiPathsObject = {};

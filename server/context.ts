@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Database } from "./db.js";
+import type { Env } from "./env.js";
+import type { Logger } from "./log.js";
+import type { Principal } from "./auth/principal.js";
+import type { TokenScope } from "../contracts/common.js";
+
+/** Issues and verifies tokens (implemented in server/auth). */
+export interface AuthService {
+  /** Verifies an Authorization header; throws AppError UNAUTHORIZED for anything it does not accept. */
+  authenticate(authorization: string | undefined): Promise<Principal>;
+  createUserToken(input: {
+    userId: string;
+    label?: string;
+    scope?: TokenScope;
+    expiresInSeconds?: number;
+  }): Promise<{ id: string; token: string; expiresAt: Date | null }>;
+  /** False when there is no such token. */
+  revokeUserToken(id: string): Promise<boolean>;
+  createRunToken(input: { projectId: string; runId?: string; ttlSeconds?: number }): Promise<{ token: string; expiresAt: Date }>;
+}
+
+/** Everything a request handler may use, built once at boot (server/main.ts, test helpers). */
+export interface Services {
+  env: Env;
+  db: Database;
+  log: Logger;
+  auth: AuthService;
+}
+
+export interface Context {
+  services: Services;
+  /** The raw Authorization header; verified on demand by the authenticated procedure bases. */
+  authorization: string | undefined;
+  /** Which surface the call came through: it decides the error body (server/trpc.ts). */
+  surface: "trpc" | "rest" | "caller";
+  req?: IncomingMessage;
+  res?: ServerResponse;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+}
+
+export function createContext(
+  services: Services,
+  surface: Context["surface"],
+  req?: IncomingMessage,
+  res?: ServerResponse,
+  signal?: AbortSignal,
+): Context {
+  const header = req?.headers.authorization;
+  return { services, authorization: header, surface, req, res, signal };
+}

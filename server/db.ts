@@ -1,0 +1,174 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, chmodSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import { PrismaClient } from "./generated/prisma/client.js";
+import { applyMigrations } from "./migrate.js";
+
+export { PrismaClient };
+
+export type StorageKind = "embedded" | "embedded-via-server" | "postgres";
+
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly kind: StorageKind;
+  /** The migrations this open applied (empty when the schema was up to date or not migrated). */
+  readonly migrationsApplied: string[];
+  /** Resolves when the database answers a query. */
+  ping(): Promise<void>;
+  /** Connections in use / open, for leak checks (null where the driver has no pool). */
+  poolStats(): { total: number; idle: number; waiting: number } | null;
+  close(): Promise<void>;
+}
+
+export interface StorageConfig {
+  DATABASE_URL?: string | undefined;
+  DATA_DIR: string;
+  DB_POOL_SIZE: number;
+}
+
+export class DataDirLockedError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `The data directory ${dataDir} is in use by process ${pid}. The embedded database can be opened by ` +
+        `one process only: stop that server, or give this one another DATA_DIR (or a DATABASE_URL).`,
+    );
+    this.name = "DataDirLockedError";
+  }
+}
+
+const lockFile = (dataDir: string) => join(dataDir, "collections.lock");
+export const socketDir = (dataDir: string) => dataDir;
+const socketPath = (dataDir: string) => join(dataDir, ".s.PGSQL.5432");
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The pid of the live process holding the data directory, if any. */
+export function dataDirHolder(dataDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(lockFile(dataDir), "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Takes the data directory for this process, or throws DataDirLockedError. Returns the release. */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(lockFile(dataDir), "wx", 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile(dataDir), { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const holder = dataDirHolder(dataDir);
+      if (holder) throw new DataDirLockedError(dataDir, holder);
+      rmSync(lockFile(dataDir), { force: true }); // left by a process that died
+    }
+  }
+  throw new Error(`Could not lock the data directory ${dataDir}`);
+}
+
+function poolDatabase(kind: StorageKind, pool: pg.Pool, migrationsApplied: string[]): Database {
+  const adapter = new PrismaPg(pool);
+  const prisma = new PrismaClient({ adapter });
+  return {
+    prisma,
+    kind,
+    migrationsApplied,
+    async ping() {
+      await prisma.$queryRaw`SELECT 1`;
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async close() {
+      await prisma.$disconnect();
+      await pool.end().catch(() => {});
+    },
+  };
+}
+
+export interface OpenOptions {
+  /** Apply pending migrations before returning (the server and the CLI do). */
+  migrate?: boolean;
+  /**
+   * Embedded only: serve the database on a Unix socket in DATA_DIR (mode 0600) so that the admin CLI
+   * can reach it while this process holds the directory.
+   */
+  serveSocket?: boolean;
+  /** Embedded only: when another live process holds DATA_DIR, connect through its socket. */
+  viaServerIfHeld?: boolean;
+}
+
+export async function openDatabase(config: StorageConfig, options: OpenOptions = {}): Promise<Database> {
+  if (config.DATABASE_URL) {
+    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DB_POOL_SIZE });
+    pool.on("error", () => {}); // an idle client that lost its server; the next checkout reconnects
+    let applied: string[] = [];
+    try {
+      if (options.migrate) applied = await applyMigrations(new PrismaPg(pool) as SqlMigrationAwareDriverAdapterFactory);
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw e;
+    }
+    return poolDatabase("postgres", pool, applied);
+  }
+
+  if (options.viaServerIfHeld && dataDirHolder(config.DATA_DIR) && existsSync(socketPath(config.DATA_DIR))) {
+    // The server holds the directory; it applied the migrations when it started.
+    const pool = new pg.Pool({ host: socketDir(config.DATA_DIR), max: 1, user: "postgres", database: "postgres" });
+    pool.on("error", () => {});
+    return poolDatabase("embedded-via-server", pool, []);
+  }
+
+  const release = lockDataDir(config.DATA_DIR);
+  let pglite: PGlite | undefined;
+  let socketServer: PGLiteSocketServer | undefined;
+  let applied: string[] = [];
+  try {
+    pglite = await PGlite.create({ dataDir: join(config.DATA_DIR, "pgdata"), extensions: { pg_trgm } });
+    if (options.migrate) applied = await applyMigrations(new PrismaPGlite(pglite));
+    if (options.serveSocket) {
+      rmSync(socketPath(config.DATA_DIR), { force: true });
+      socketServer = new PGLiteSocketServer({ db: pglite, path: socketPath(config.DATA_DIR), maxConnections: 8 });
+      await socketServer.start();
+      chmodSync(socketPath(config.DATA_DIR), 0o600);
+    }
+  } catch (e) {
+    await socketServer?.stop().catch(() => {});
+    await pglite?.close().catch(() => {});
+    release();
+    throw e;
+  }
+  const db = pglite;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  return {
+    prisma,
+    kind: "embedded",
+    migrationsApplied: applied,
+    async ping() {
+      await prisma.$queryRaw`SELECT 1`;
+    },
+    poolStats: () => null,
+    async close() {
+      await socketServer?.stop().catch(() => {});
+      await prisma.$disconnect();
+      await db.close();
+      release();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { errorStatus, type ErrorBody, type ErrorCode } from "../contracts/common.js";
+
+/** The only error services throw on purpose; converted to the wire in server/trpc.ts and server/http/respond.ts. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly issues?: { path: string; message: string }[],
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+
+  get status(): number {
+    return errorStatus[this.code];
+  }
+
+  toBody(): ErrorBody {
+    return this.issues?.length ? { code: this.code, message: this.message, issues: this.issues } : { code: this.code, message: this.message };
+  }
+}
+
+export const badRequest = (message: string, issues?: { path: string; message: string }[]) => new AppError("BAD_REQUEST", message, issues);
+export const unauthorized = (message = "Missing or invalid credentials") => new AppError("UNAUTHORIZED", message);
+export const forbidden = (message: string) => new AppError("FORBIDDEN", message);
+export const notFound = (message: string) => new AppError("NOT_FOUND", message);
+export const conflict = (message: string) => new AppError("CONFLICT", message);
+
+/** Errors of the database driver that mean "the database is not reachable right now". */
+export function isDatabaseUnavailable(e: unknown): boolean {
+  const seen = new Set<unknown>();
+  let cur: unknown = e;
+  while (cur && typeof cur === "object" && !seen.has(cur)) {
+    seen.add(cur);
+    const err = cur as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown };
+    const code = typeof err.code === "string" ? err.code : "";
+    const msg = typeof err.message === "string" ? err.message : "";
+    if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "57P01", "57P02", "57P03", "08000", "08003", "08006", "P1001", "P1017"].includes(code)) return true;
+    if (/Connection terminated|connection (is )?closed|terminating connection|server closed the connection|Client has encountered a connection error|timeout exceeded when trying to connect|DatabaseNotReachable|ConnectionClosed/i.test(msg)) return true;
+    cur = err.cause;
+  }
+  return false;
+}
+
+/** Any thrown value as an AppError: known ones as they are, database outages as 503, the rest as 500. */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e;
+  if (isDatabaseUnavailable(e)) return new AppError("SERVICE_UNAVAILABLE", "The database is not available; try again shortly");
+  return new AppError("INTERNAL_SERVER_ERROR", "Internal server error");
+}
+
+/** Zod issues as our issue list: the path names the parameter or field. */
+export function issuesFromZod(issues: readonly { path: readonly PropertyKey[]; message: string }[], prefix = ""): { path: string; message: string }[] {
+  return issues.map((i) => ({ path: prefix + (i.path.map(String).join(".") || "(input)"), message: i.message }));
+}
+
+export function describeIssues(issues: { path: string; message: string }[], what = "parameter"): string {
+  return issues.map((i) => `Invalid ${what} "${i.path}": ${i.message}`).join("; ");
+}

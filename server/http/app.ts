@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { createOpenApiHttpHandler } from "trpc-to-openapi";
+import { createContext, type Services } from "../context.js";
+import { AppError } from "../errors.js";
+import { appRouter } from "../router.js";
+import { openApiJson } from "../openapi.js";
+import { readJsonBody } from "./body.js";
+import { serveDocs } from "./docs.js";
+import { rawRoutes } from "./raw-routes.js";
+import { sendError } from "./respond.js";
+
+/** The request listener of the service: every surface, in the order SPEC §4 and the house style set. */
+export function createRequestListener(services: Services) {
+  const { log, env } = services;
+  const openApiDocument = openApiJson();
+
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: "/trpc/",
+    createContext: ({ req, res, info }) => createContext(services, "trpc", req, res, info.signal),
+    maxBodySize: env.MAX_BODY_BYTES,
+  });
+
+  const openApi = createOpenApiHttpHandler({
+    router: appRouter,
+    createContext: ({ req, res, info }) => createContext(services, "rest", req, res, info?.signal),
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = req.method ?? "GET";
+    const { pathname } = url;
+
+    if (pathname === "/openapi.json" && (method === "GET" || method === "HEAD")) {
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+      res.end(method === "HEAD" ? undefined : openApiDocument);
+      return;
+    }
+    if (pathname === "/docs" || pathname.startsWith("/docs/")) {
+      if (method === "GET" && serveDocs(pathname, res)) return;
+      throw new AppError("NOT_FOUND", `No route for ${method} ${pathname}`);
+    }
+    if (pathname === "/trpc" || pathname.startsWith("/trpc/")) {
+      trpc(req, res);
+      return;
+    }
+    for (const raw of rawRoutes) {
+      if (raw.matches(method, pathname)) return raw.handle(req, res, url, services);
+    }
+    // trpc-to-openapi reads req.body when it is set: reading it here applies our limits and errors.
+    if (["POST", "PUT", "PATCH", "DELETE"].includes(method) && (req.headers["content-type"] || Number(req.headers["content-length"]) > 0)) {
+      (req as IncomingMessage & { body?: unknown }).body = await readJsonBody(req, env.MAX_BODY_BYTES);
+    }
+    await openApi(req, res);
+    if (!res.headersSent && !res.writableEnded) {
+      throw new AppError("NOT_FOUND", `No route for ${method} ${pathname}`);
+    }
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      url = new URL("http://localhost/");
+    }
+    res.once("close", () => {
+      log.info("request", {
+        method: req.method,
+        path: url.pathname,
+        status: res.statusCode,
+        duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+        ...(res.writableFinished ? {} : { aborted: true }),
+      });
+    });
+    route(req, res, url).catch((e) => sendError(res, e, log));
+  };
+}
+
+export interface RunningServer {
+  server: Server;
+  /** e.g. http://127.0.0.1:34567 */
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), then closes the rest. */
+  stop(): Promise<void>;
+}
+
+export async function startHttpServer(services: Services, port: number, host: string): Promise<RunningServer> {
+  const listener = createRequestListener(services);
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    inFlight++;
+    res.once("close", () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+    listener(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    url: `http://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost === "[::]" ? "[::1]" : shownHost}:${address.port}`,
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          await Promise.race([
+            new Promise<void>((resolve) => (drained = resolve)),
+            new Promise<void>((resolve) => setTimeout(resolve, services.env.SHUTDOWN_TIMEOUT_MS).unref()),
+          ]);
+        }
+        server.closeAllConnections();
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}

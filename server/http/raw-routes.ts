@@ -1,0 +1,13 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Services } from "../context.js";
+
+/** A route served by a hand-written handler rather than by tRPC or trpc-to-openapi. */
+export interface RawRoute {
+  name: string;
+  /** Whether this module owns the request; the first route that does handles it. */
+  matches(method: string, pathname: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, services: Services): Promise<void>;
+}
+
+/** Mounted in this order, before the OpenAPI handler (server/http/app.ts). */
+export const rawRoutes: RawRoute[] = [];

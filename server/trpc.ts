@@ -1,0 +1,80 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import type { OpenApiMeta } from "trpc-to-openapi";
+import type { Context } from "./context.js";
+import { errorStatus, type ErrorCode } from "../contracts/common.js";
+import { AppError, describeIssues, issuesFromZod, toAppError } from "./errors.js";
+import type { Principal } from "./auth/principal.js";
+
+// The only initTRPC of the service. Every procedure is built from the bases exported here.
+
+function isZodError(e: unknown): e is Error & { issues: { path: PropertyKey[]; message: string }[] } {
+  return e instanceof Error && e.name === "ZodError" && Array.isArray((e as { issues?: unknown }).issues);
+}
+
+/** The application error behind any tRPC error: ours, an input validation failure, or an unexpected one. */
+export function appErrorOf(error: TRPCError): AppError {
+  const cause = error.cause;
+  if (cause instanceof AppError) return cause;
+  if (error.code === "INTERNAL_SERVER_ERROR") return toAppError(cause ?? error); // includes bad output
+  if (isZodError(cause)) {
+    const issues = issuesFromZod(cause.issues);
+    return new AppError("BAD_REQUEST", describeIssues(issues), issues);
+  }
+  if (error.code in errorStatus) return new AppError(error.code as ErrorCode, error.message);
+  return new AppError("BAD_REQUEST", error.message); // PARSE_ERROR and the like: the request was at fault
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<OpenApiMeta>()
+  .create({
+    errorFormatter({ shape, error, ctx }) {
+      const app = appErrorOf(error);
+      if (ctx?.surface === "rest") return app.toBody();
+      return {
+        message: app.message,
+        code: shape.code,
+        data: { code: app.code, httpStatus: app.status, path: shape.data.path, issues: app.issues },
+      };
+    },
+  });
+
+/**
+ * Converts whatever a procedure threw into a TRPCError carrying our AppError, so that every surface
+ * (tRPC, REST through trpc-to-openapi, server-side callers) sees the same code, status and message.
+ */
+const errorModel = t.middleware(async ({ ctx, next, path }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const app = appErrorOf(result.error);
+  if (app.code === "INTERNAL_SERVER_ERROR" || app.code === "SERVICE_UNAVAILABLE") {
+    ctx.services.log.error("procedure failed", { path, code: app.code, error: String(result.error.cause ?? result.error) });
+  }
+  throw new TRPCError({ code: app.code, message: app.message, cause: app });
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Anyone; no token needed. */
+export const publicProcedure = t.procedure.use(errorModel);
+
+/** A valid bearer token of any kind (user access token or run token). */
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const principal: Principal = await ctx.services.auth.authenticate(ctx.authorization);
+  return next({ ctx: { ...ctx, principal } });
+});
+
+/** A user access token (token management is about a person's own tokens). */
+export const userProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  if (ctx.principal.kind !== "user") {
+    throw new AppError("FORBIDDEN", "This operation needs a user access token, not a run token");
+  }
+  return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+/** A write-scoped token: everything that changes state. */
+export const writeProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  if (ctx.principal.scope === "read") throw new AppError("FORBIDDEN", "This token has read scope; it cannot change anything");
+  return next();
+});
