@@ -1,10 +1,7 @@
 // Writes prisma/migrations/<timestamp>_<name>/migration.sql: the SQL that takes the existing
-// migrations to prisma/schema.prisma, computed by Prisma's schema engine on a scratch PGlite.
+// migrations to prisma/schema.prisma, computed by Prisma's schema engine on a scratch embedded database.
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { diffScript, migrationsDir } from "../server/migrate.js";
 
 const name = (process.argv[2] ?? "").replace(/[^a-z0-9_]/gi, "_");
@@ -12,9 +9,7 @@ if (!name) {
   console.error("usage: npm run db:migration:new -- <name>");
   process.exit(2);
 }
-const scratch = await PGlite.create({ extensions: { pg_trgm } });
-const sql = await diffScript(new PrismaPGlite(scratch), "migrations", "schema");
-await scratch.close();
+const sql = await diffScript("migrations", "schema");
 if (!sql) {
   console.log("schema.prisma matches the migrations: nothing to write");
   process.exit(0);

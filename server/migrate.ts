@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync, existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import { PrismaPGlite } from "pglite-prisma-adapter";
 import * as engineModule from "@prisma/schema-engine-wasm/schema_engine_bg";
 import {
   bindMigrationAwareSqlAdapterFactory,
@@ -37,9 +41,7 @@ function loadWasm(): void {
   const bindings = engineModule as unknown as Record<string, unknown> & {
     __wbg_set_wasm(exports: Record<string, unknown>): void;
   };
-  const wasmFile = fileURLToPath(
-    new URL("schema_engine_bg.wasm", import.meta.resolve("@prisma/schema-engine-wasm/schema_engine_bg")),
-  );
+  const wasmFile = join(dirname(createRequire(import.meta.url).resolve("@prisma/schema-engine-wasm/schema_engine_bg")), "schema_engine_bg.wasm");
   const instance = new wasm.Instance(new wasm.Module(readFileSync(wasmFile)), { "./schema_engine_bg.js": bindings });
   bindings.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as (() => void) | undefined)?.();
@@ -98,35 +100,64 @@ export async function applyMigrations(adapter: SqlMigrationAwareDriverAdapterFac
   }
 }
 
-type DiffSide = "empty" | "migrations" | "schema" | "database";
+type DiffSide = "empty" | "migrations" | "schema";
 
-function target(side: DiffSide): unknown {
+function target(side: DiffSide, schema: string): unknown {
   switch (side) {
     case "empty":
       return { tag: "empty" };
     case "migrations":
       return { tag: "migrations", ...migrationList() };
     case "schema":
-      return { tag: "schemaDatamodel", files: [{ path: schemaPath, content: readSchema() }] };
-    case "database":
-      return { tag: "schemaDatasource", files: [{ path: schemaPath, content: readSchema() }], configDir: prismaDir };
+      return { tag: "schemaDatamodel", files: [{ path: schemaPath, content: schema }] };
   }
 }
 
 /**
- * The SQL that takes `from` to `to` ("" when they are the same). "migrations" needs a shadow
- * database: the engine replays them on the adapter's database, so give it a scratch one.
+ * The SQL that takes `from` to `to` ("" when they are the same), where "schema" is schema.prisma (or
+ * the text given). "migrations" are replayed on a throw-away embedded shadow database.
  */
-export async function diffScript(
-  adapter: SqlMigrationAwareDriverAdapterFactory,
-  from: DiffSide,
-  to: DiffSide,
-): Promise<string> {
+export async function diffScript(from: DiffSide, to: DiffSide, schema = readSchema()): Promise<string> {
+  const scratch = await PGlite.create({ extensions: { pg_trgm } });
+  // pglite-prisma-adapter's own shadow database has no extensions; ours has the ones the schema uses.
+  const shadows: PGlite[] = [];
+  const adapter = new PrismaPGlite(scratch);
+  adapter.connectToShadowDb = async () => {
+    const shadow = await PGlite.create({ extensions: { pg_trgm } });
+    shadows.push(shadow);
+    return new PrismaPGlite(shadow).connect();
+  };
   const engine = await openEngine(adapter);
   try {
-    const out = await engine.diff({ from: target(from), to: target(to), script: true, exitCode: null, filters: noFilters });
+    const out = await engine.diff({ from: target(from, schema), to: target(to, schema), script: true, exitCode: null, filters: noFilters });
     return (out.stdout ?? "").replace(/^-- This is an empty migration\.\s*$/m, "").trim();
   } finally {
     engine.free();
+    for (const db of [scratch, ...shadows]) await db.close().catch(() => {});
   }
+}
+
+/**
+ * The drift between the migrations and schema.prisma, less two statements the engine always reports
+ * here although the replayed database has them: the extension (its introspection over a driver
+ * adapter does not see extensions) and the btree index with an operator class (nor btree operator
+ * classes). Each is dropped only when the migrations contain exactly that statement.
+ */
+export async function schemaDrift(schema = readSchema()): Promise<string> {
+  const migrationsSql = migrationList().migrationDirectories.map((d) => d.migrationFile.content.value).join("\n");
+  const statements = (await diffScript("migrations", "schema", schema))
+    .split(/;\s*(?:\n|$)/)
+    .map((block) => block.replace(/^\s*--[^\n]*\n/gm, "").trim())
+    .filter(Boolean);
+  const inMigrations = (stmt: string) => migrationsSql.includes(stmt + ";");
+  const recreated = new Set(
+    statements
+      .filter((st) => /^CREATE (UNIQUE )?INDEX "[^"]+"/.test(st) && inMigrations(st))
+      .map((st) => /INDEX "([^"]+)"/.exec(st)![1]),
+  );
+  return statements
+    .filter((st) => !(/^CREATE EXTENSION IF NOT EXISTS "[^"]+"$/.test(st) && inMigrations(st)))
+    .filter((st) => !recreated.has(/^(?:DROP |CREATE (?:UNIQUE )?)INDEX "([^"]+)"/.exec(st)?.[1] ?? ""))
+    .map((st) => st + ";")
+    .join("\n");
 }
