@@ -3,6 +3,7 @@ import type { Database } from "./db.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./log.js";
 import type { Principal } from "./auth/principal.js";
+import type { UserTokenInfo } from "./auth/user-tokens.js";
 import type { TokenScope } from "../contracts/common.js";
 
 /** Issues and verifies tokens (implemented in server/auth). */
@@ -15,9 +16,12 @@ export interface AuthService {
     scope?: TokenScope;
     expiresInSeconds?: number;
   }): Promise<{ id: string; token: string; expiresAt: Date | null }>;
-  /** False when there is no such token. */
-  revokeUserToken(id: string): Promise<boolean>;
-  createRunToken(input: { projectId: string; runId?: string; ttlSeconds?: number }): Promise<{ token: string; expiresAt: Date }>;
+  /** False when there is no such token (of `ownerId`, when given). Revoking twice is fine. */
+  revokeUserToken(id: string, ownerId?: string): Promise<boolean>;
+  /** A user's tokens, newest first, revoked and expired ones included. */
+  listUserTokens(userId: string): Promise<UserTokenInfo[]>;
+  /** Throws AppError BAD_REQUEST for a ttl above RUN_TOKEN_MAX_TTL_SECONDS or an unusable run id. */
+  createRunToken(input: { projectId: string; runId?: string; ttlSeconds?: number }): Promise<{ token: string; expiresAt: Date; runId: string }>;
 }
 
 /** Everything a request handler may use, built once at boot (server/main.ts, test helpers). */

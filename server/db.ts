@@ -8,7 +8,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "./generated/prisma/client.js";
-import { applyMigrations } from "./migrate.js";
+import { applyMigrations, migrationsUpToDate } from "./migrate.js";
 
 export { PrismaClient };
 
@@ -120,7 +120,8 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
     pool.on("error", () => {}); // an idle client that lost its server; the next checkout reconnects
     let applied: string[] = [];
     try {
-      if (options.migrate) applied = await applyMigrations(new PrismaPg(pool) as SqlMigrationAwareDriverAdapterFactory);
+      const upToDate = await migrationsUpToDate(async (sql) => (await pool.query(sql)).rows);
+      if (options.migrate && !upToDate) applied = await applyMigrations(new PrismaPg(pool) as SqlMigrationAwareDriverAdapterFactory);
     } catch (e) {
       await pool.end().catch(() => {});
       throw e;
@@ -141,7 +142,9 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
   let applied: string[] = [];
   try {
     pglite = await PGlite.create({ dataDir: join(config.DATA_DIR, "pgdata"), extensions: { pg_trgm } });
-    if (options.migrate) applied = await applyMigrations(new PrismaPGlite(pglite));
+    const lite = pglite;
+    const upToDate = await migrationsUpToDate(async (sql) => (await lite.query<{ migration_name: string; checksum: string }>(sql)).rows);
+    if (options.migrate && !upToDate) applied = await applyMigrations(new PrismaPGlite(pglite));
     if (options.serveSocket) {
       rmSync(socketPath(config.DATA_DIR), { force: true });
       socketServer = new PGLiteSocketServer({ db: pglite, path: socketPath(config.DATA_DIR), maxConnections: 8 });

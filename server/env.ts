@@ -10,6 +10,10 @@ const postgresUrl = z
   .refine((v) => /^postgres(ql)?:\/\//.test(v), "must be a postgresql:// URL")
   .optional();
 
+const optionalText = z.preprocess((v) => (v === "" ? undefined : v), z.string().optional());
+
+export const asymmetricAlgorithms = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -28,6 +32,31 @@ export const envSchema = z.object({
   MAX_RESULT_LIMIT: z.coerce.number().int().min(1).optional(),
   STREAM_BATCH_SIZE: int(1, 1000),
   DELETE_BATCH_SIZE: int(1, 5000),
+
+  // Tokens (server/auth). Keys are PEM text, inline (a literal "\n" counts as a newline) or in a *_FILE.
+  JWT_ISSUER: z.string().min(1).default("collections-service"),
+  JWT_AUDIENCE: z.string().min(1).default("collections"),
+  JWT_SIGNING_KEY: optionalText,
+  JWT_SIGNING_KEY_FILE: optionalText,
+  JWT_VERIFY_KEYS: optionalText,
+  JWT_VERIFY_KEYS_FILE: optionalText,
+  JWT_CLOCK_TOLERANCE_SECONDS: int(0, 5),
+  RUN_TOKEN_TTL_SECONDS: int(1, 3600),
+  RUN_TOKEN_MAX_TTL_SECONDS: int(1, 86_400),
+  EXTERNAL_RUN_TOKEN_ISSUER: optionalText,
+  EXTERNAL_RUN_TOKEN_AUDIENCE: optionalText,
+  EXTERNAL_RUN_TOKEN_ALGORITHMS: z
+    .string()
+    .default("RS256,ES256")
+    .transform((v) => v.split(",").map((a) => a.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(asymmetricAlgorithms, "must list asymmetric JWS algorithms (RS*, PS*, ES*, EdDSA)")).min(1)),
+  EXTERNAL_RUN_TOKEN_PUBLIC_KEY: optionalText,
+  EXTERNAL_RUN_TOKEN_PUBLIC_KEY_FILE: optionalText,
+  EXTERNAL_RUN_TOKEN_JWKS_FILE: optionalText,
+  EXTERNAL_RUN_TOKEN_JWKS_URL: optionalText.refine(
+    (v) => v === undefined || /^https:\/\//.test(v) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(v),
+    "must be an https:// URL (http:// only for localhost)",
+  ),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -87,6 +88,28 @@ export function migrationList() {
       },
     })),
   };
+}
+
+type Query = (sql: string) => Promise<{ migration_name: string; checksum: string }[]>;
+
+/**
+ * Whether every migration is recorded as applied with its current checksum (as Prisma computes it:
+ * the SHA-256 of migration.sql). Loading the schema engine takes seconds, so the server and the CLI
+ * ask this first and only start the engine when something is pending or changed.
+ */
+export async function migrationsUpToDate(query: Query): Promise<boolean> {
+  let rows: { migration_name: string; checksum: string }[];
+  try {
+    rows = await query(
+      "SELECT migration_name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+    );
+  } catch {
+    return false; // no bookkeeping table yet
+  }
+  const applied = new Map(rows.map((r) => [r.migration_name, r.checksum]));
+  return migrationList().migrationDirectories.every(
+    (d) => applied.get(d.path) === createHash("sha256").update(d.migrationFile.content.value).digest("hex"),
+  );
 }
 
 /** Applies every pending migration; returns the names it applied (none when up to date). */

@@ -38,7 +38,10 @@ export function buildOpenApiDocument(): OpenAPIObject {
   for (const item of Object.values(doc.paths ?? {})) {
     for (const op of Object.values(item as Record<string, { responses?: Record<string, { content?: Record<string, { schema: unknown }> }> }>)) {
       for (const [status, response] of Object.entries(op.responses ?? {})) {
-        if (Number(status) >= 400 && response.content?.["application/json"]) {
+        const schema = response.content?.["application/json"]?.schema as { $ref?: string } | undefined;
+        // A response documented with a schema of its own (e.g. 422 of an upsert) keeps it.
+        const ownSchema = schema?.$ref !== undefined && !schema.$ref.startsWith("#/components/schemas/error.");
+        if (Number(status) >= 400 && response.content?.["application/json"] && !ownSchema) {
           response.content["application/json"].schema = errorRef;
         }
       }

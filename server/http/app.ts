@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { createOpenApiHttpHandler } from "trpc-to-openapi";
+import { createOpenApiExpressMiddleware } from "trpc-to-openapi";
 import { createContext, type Services } from "../context.js";
 import { AppError } from "../errors.js";
 import { appRouter } from "../router.js";
@@ -15,6 +15,7 @@ import { sendError } from "./respond.js";
 export function createRequestListener(services: Services) {
   const { log, env } = services;
   const openApiDocument = openApiJson();
+  const openApiRoutes = routeMatchers(JSON.parse(openApiDocument) as { paths: Record<string, Record<string, unknown>> });
 
   const trpc = createHTTPHandler({
     router: appRouter,
@@ -23,9 +24,11 @@ export function createRequestListener(services: Services) {
     maxBodySize: env.MAX_BODY_BYTES,
   });
 
-  const openApi = createOpenApiHttpHandler({
+  // The Express flavour hands the Node request through unchanged (the standalone one wraps it in a
+  // Fetch Request, losing the Authorization header and the body already read below).
+  const openApi = createOpenApiExpressMiddleware({
     router: appRouter,
-    createContext: ({ req, res, info }) => createContext(services, "rest", req, res, info?.signal),
+    createContext: ({ req, res, info }) => createContext(services, "rest", req as IncomingMessage, res as ServerResponse, info?.signal),
   });
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -48,11 +51,14 @@ export function createRequestListener(services: Services) {
     for (const raw of rawRoutes) {
       if (raw.matches(method, pathname)) return raw.handle(req, res, url, services);
     }
+    if (!openApiRoutes.some((r) => r.method === method && r.pattern.test(pathname))) {
+      throw new AppError("NOT_FOUND", `No route for ${method} ${pathname}`);
+    }
     // trpc-to-openapi reads req.body when it is set: reading it here applies our limits and errors.
     if (["POST", "PUT", "PATCH", "DELETE"].includes(method) && (req.headers["content-type"] || Number(req.headers["content-length"]) > 0)) {
       (req as IncomingMessage & { body?: unknown }).body = await readJsonBody(req, env.MAX_BODY_BYTES);
     }
-    await openApi(req, res);
+    await openApi(req as never, res as never);
     if (!res.headersSent && !res.writableEnded) {
       throw new AppError("NOT_FOUND", `No route for ${method} ${pathname}`);
     }
@@ -77,6 +83,16 @@ export function createRequestListener(services: Services) {
     });
     route(req, res, url).catch((e) => sendError(res, e, log));
   };
+}
+
+/** Method and path pattern of every documented operation, so that unknown paths get our 404 body. */
+function routeMatchers(doc: { paths: Record<string, Record<string, unknown>> }) {
+  return Object.entries(doc.paths).flatMap(([path, item]) => {
+    const pattern = new RegExp(
+      "^" + path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&")).join("[^/]+") + "/?$",
+    );
+    return Object.keys(item).map((method) => ({ method: method.toUpperCase(), pattern }));
+  });
 }
 
 export interface RunningServer {

@@ -1,5 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Services } from "../context.js";
+import { deleteItemsRoute } from "./items-delete.js";
+import { getItemsRoute } from "./items-get.js";
+import { lightningRoute } from "./lightning-routes.js";
+import { upsertItemsRoute } from "./items-upsert.js";
 
 /** A route served by a hand-written handler rather than by tRPC or trpc-to-openapi. */
 export interface RawRoute {
@@ -10,4 +14,4 @@ export interface RawRoute {
 }
 
 /** Mounted in this order, before the OpenAPI handler (server/http/app.ts). */
-export const rawRoutes: RawRoute[] = [];
+export const rawRoutes: RawRoute[] = [getItemsRoute, upsertItemsRoute, deleteItemsRoute, lightningRoute];

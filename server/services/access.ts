@@ -28,7 +28,8 @@ export async function resolveCollection(
   action: Action,
 ): Promise<ResolvedCollection> {
   let projects = visibleProjects(principal);
-  if (projectId) projects = projects.filter((p) => p === projectId);
+  // Project ids are stored in lower case; a UUID may arrive in either.
+  if (projectId) projects = projects.filter((p) => p === projectId.toLowerCase());
   const found = projects.length
     ? await prisma.collection.findMany({
         where: { name, projectId: { in: projects } },

@@ -76,7 +76,7 @@ describe("GET query contract", () => {
   it.each([{ limit: "0" }, { limit: "-1" }, { limit: "abc" }, { limit: "1.5" }, { limit: "" }, { offset: "-1" }, { meta: "yes" }, { created_after: "2024-13-01" }, { project_id: "nope" }, { extra: "1" }, { cursor: "x", offset: "1" }])(
     "rejects %j",
     (q) => {
-      const r = ok(q);
+      const r = getItems.query.safeParse(q);
       expect(r.success).toBe(false);
     },
   );

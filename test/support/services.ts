@@ -29,7 +29,8 @@ export function freshDataDir(): string {
  */
 export async function createTestServices(overrides: Record<string, string | undefined> = {}): Promise<TestServices> {
   const base = testEnv(overrides);
-  const ownDir = base.DATABASE_URL || overrides.DATA_DIR ? undefined : freshDataDir();
+  // On the PostgreSQL server the directory only holds the generated signing key (server/auth/keys.ts).
+  const ownDir = overrides.DATA_DIR ? undefined : base.DATABASE_URL ? mkdtempSync(join(tmpdir(), "collections-test-")) : freshDataDir();
   const env: Env = ownDir ? { ...base, DATA_DIR: ownDir } : base;
   const db = await openDatabase(env, { migrate: true });
   const logs: Record<string, unknown>[] = [];

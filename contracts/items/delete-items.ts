@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { keyPatternParam, nameParam, projectIdShape, timeFilterShape } from "./shared.js";
+
+// DELETE /collections/{name}[/{key}] (SPEC §3.3): served by the raw stream handler.
+
+export const query = z.strictObject({ ...timeFilterShape, ...projectIdShape });
+
+export const input = z.strictObject({ name: nameParam, key: keyPatternParam.optional(), ...timeFilterShape, ...projectIdShape });
+export type DeleteItemsInput = z.input<typeof input>;
+
+export const output = z
+  .object({
+    keys: z.array(z.string()).meta({ description: "The deleted keys, in insertion order" }),
+    deleted: z.number().int().meta({ description: "How many items were deleted" }),
+  })
+  .meta({ id: "DeleteResult" });
+export type DeleteItemsOutput = z.infer<typeof output>;

@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { nameParam, projectIdShape } from "./shared.js";
+
+// POST /collections/{name} (SPEC §3.2). Items are validated one by one by the service, so that a bad
+// item is reported in `errors` instead of failing the request.
+
+export const upsertItem = z
+  .looseObject({
+    key: z.string().meta({ description: "1..MAX_KEY_LENGTH characters, no control characters" }),
+    value: z.unknown().meta({ description: "Any JSON value, at most MAX_VALUE_CHARS characters once serialized" }),
+  })
+  .meta({ id: "UpsertItem", description: "Extra properties are accepted and ignored" });
+
+export const body = z
+  .union([z.array(upsertItem), z.object({ items: z.array(upsertItem) })])
+  .meta({ description: "An array of items, or an object with the array under `items`" });
+
+export const query = z.strictObject({ ...projectIdShape });
+
+export const input = z.strictObject({ name: nameParam, items: z.array(z.unknown()), ...projectIdShape });
+export type UpsertItemsInput = z.input<typeof input>;
+
+export const itemError = z.object({
+  index: z.number().int().meta({ description: "Position of the item in the request" }),
+  key: z.string().nullable().meta({ description: "The item's key, or null when it has no string key" }),
+  message: z.string(),
+});
+
+export const output = z
+  .object({
+    upserted: z.number().int().meta({ description: "Items written" }),
+    errors: z.array(itemError).meta({ description: "Items not written, and why" }),
+  })
+  .meta({ id: "UpsertResult" });
+export type UpsertItemsOutput = z.infer<typeof output>;

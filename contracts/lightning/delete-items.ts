@@ -1,0 +1,14 @@
+import { z } from "zod";
+import { keyPatternQuery, projectIdShape, timeFilterShape } from "./shared.js";
+
+// DELETE /lightning/collections/{name}?key=<pattern>: removes the matching items (no key: all of them).
+
+export const query = z.strictObject({ key: keyPatternQuery, ...timeFilterShape, ...projectIdShape });
+
+export const output = z
+  .object({
+    key: z.string().nullable().meta({ description: "The pattern, or null when every item was deleted" }),
+    deleted: z.number().int(),
+    error: z.null(),
+  })
+  .meta({ id: "LightningDeleteItemsResult", example: { key: "patient-*", deleted: 12, error: null } });

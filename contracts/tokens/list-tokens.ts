@@ -1,0 +1,20 @@
+import { z } from "zod";
+import type { OpenApiMeta } from "trpc-to-openapi";
+import { tokenInfoSchema } from "./token-info.js";
+
+export const meta = {
+  openapi: {
+    method: "GET",
+    path: "/tokens",
+    tags: ["tokens"],
+    summary: "List your access tokens",
+    description: "The caller's own user access tokens, newest first, revoked and expired ones included. Needs a user access token (a run token gets 403).",
+    protect: true,
+    errorResponses: { 401: "Missing or invalid token", 403: "A run token" },
+  },
+} satisfies OpenApiMeta;
+
+export const input = z.object({});
+export const output = z.object({ results: z.array(tokenInfoSchema) });
+
+export type ListTokensOutput = z.infer<typeof output>;

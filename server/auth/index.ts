@@ -1,0 +1,79 @@
+import { randomUUID } from "node:crypto";
+import { SignJWT } from "jose";
+import type { AuthService } from "../context.js";
+import type { Database } from "../db.js";
+import type { Env } from "../env.js";
+import { badRequest, notFound } from "../errors.js";
+import { createLogger } from "../log.js";
+import { loadExternalIssuer } from "./external.js";
+import { loadOwnKeys, OWN_ALGORITHM } from "./keys.js";
+import type { Principal } from "./principal.js";
+import { listUserTokens, revokeUserToken, userPrincipal } from "./user-tokens.js";
+import { bearerToken, verifyToken } from "./verify.js";
+
+const MAX_RUN_ID_LENGTH = 200;
+
+/**
+ * Loads and checks the keys (throwing an Error that names the setting at fault) and returns the
+ * service that issues and verifies every token.
+ */
+export async function createAuth(env: Env, db: Database): Promise<AuthService> {
+  const keys = await loadOwnKeys(env);
+  const external = loadExternalIssuer(env);
+  if (keys.generatedKeyFile && env.DATABASE_URL) {
+    // stderr: the admin CLI's stdout carries its JSON answer only.
+    createLogger(env.LOG_LEVEL, (line) => process.stderr.write(line)).warn(
+      "no JWT_SIGNING_KEY configured: using a key generated under DATA_DIR. In production configure JWT_SIGNING_KEY (or _FILE) so that every instance shares it.",
+      { key_file: keys.generatedKeyFile },
+    );
+  }
+  const { prisma } = db;
+  const verifier = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, clockTolerance: env.JWT_CLOCK_TOLERANCE_SECONDS, ownKeys: keys.verificationKeys, external };
+
+  const jwt = (claims: Record<string, unknown>, subject: string) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: OWN_ALGORITHM, kid: keys.kid, typ: "JWT" })
+      .setIssuer(env.JWT_ISSUER)
+      .setAudience(env.JWT_AUDIENCE)
+      .setSubject(subject)
+      .setIssuedAt();
+
+  return {
+    async authenticate(authorization): Promise<Principal> {
+      const verified = await verifyToken(bearerToken(authorization), verifier);
+      if (verified.kind === "run") return { kind: "run", runId: verified.runId, projectId: verified.projectId, scope: "write" };
+      return userPrincipal(prisma, verified.userId, verified.tokenId);
+    },
+
+    async createUserToken({ userId, label = "", scope = "write", expiresInSeconds }) {
+      const user = await prisma.user.findUnique({ where: { id: userId }, select: { id: true } });
+      if (!user) throw notFound(`No user with id '${userId}'`);
+      const expiresAt = expiresInSeconds === undefined ? null : new Date(Date.now() + expiresInSeconds * 1000);
+      const row = await prisma.accessToken.create({ data: { userId, label, scope, expiresAt }, select: { id: true } });
+      let token = jwt({ scope }, `user:${userId}`).setJti(row.id);
+      if (expiresAt) token = token.setExpirationTime(Math.floor(expiresAt.getTime() / 1000));
+      return { id: row.id, token: await token.sign(keys.signingKey), expiresAt };
+    },
+
+    revokeUserToken: (id, ownerId) => revokeUserToken(prisma, id, ownerId),
+    listUserTokens: (userId) => listUserTokens(prisma, userId),
+
+    async createRunToken({ projectId, runId = randomUUID(), ttlSeconds = env.RUN_TOKEN_TTL_SECONDS }) {
+      if (ttlSeconds > env.RUN_TOKEN_MAX_TTL_SECONDS) {
+        throw badRequest(`A run token lives at most ${env.RUN_TOKEN_MAX_TTL_SECONDS} seconds (RUN_TOKEN_MAX_TTL_SECONDS); ttl ${ttlSeconds} is too long`);
+      }
+      if (runId.length === 0 || runId.length > MAX_RUN_ID_LENGTH || /[\s\p{Cc}]/u.test(runId)) {
+        throw badRequest(`A run id is 1 to ${MAX_RUN_ID_LENGTH} characters without spaces or control characters`);
+      }
+      const now = Math.floor(Date.now() / 1000);
+      const exp = now + ttlSeconds;
+      const token = await jwt({ project_id: projectId }, `run:${runId}`)
+        .setJti(randomUUID())
+        .setIssuedAt(now)
+        .setNotBefore(now)
+        .setExpirationTime(exp)
+        .sign(keys.signingKey);
+      return { token, expiresAt: new Date(exp * 1000), runId };
+    },
+  };
+}

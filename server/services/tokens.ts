@@ -1,0 +1,50 @@
+import type { CreateTokenInput, CreateTokenOutput } from "../../contracts/tokens/create-token.js";
+import type { ListTokensOutput } from "../../contracts/tokens/list-tokens.js";
+import type { TokenInfo } from "../../contracts/tokens/token-info.js";
+import type { CreateRunTokenInput, CreateRunTokenOutput } from "../../contracts/run-tokens/create-run-token.js";
+import type { AuthService } from "../context.js";
+import type { UserTokenInfo } from "../auth/user-tokens.js";
+import { may, visibleProjects, type Principal } from "../auth/principal.js";
+import { forbidden, notFound } from "../errors.js";
+
+// A signed-in user's own access tokens, and run tokens minted by project admins (SPEC §2).
+
+type UserPrincipal = Extract<Principal, { kind: "user" }>;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function tokenInfo(t: UserTokenInfo): TokenInfo {
+  return {
+    id: t.id,
+    label: t.label,
+    scope: t.scope,
+    created: t.createdAt.toISOString(),
+    expires_at: iso(t.expiresAt),
+    last_used_at: iso(t.lastUsedAt),
+    revoked_at: iso(t.revokedAt),
+  };
+}
+
+export async function listOwnTokens(auth: AuthService, principal: UserPrincipal): Promise<ListTokensOutput> {
+  return { results: (await auth.listUserTokens(principal.userId)).map(tokenInfo) };
+}
+
+export async function createOwnToken(auth: AuthService, principal: UserPrincipal, input: CreateTokenInput): Promise<CreateTokenOutput> {
+  const created = await auth.createUserToken({ userId: principal.userId, label: input.label, scope: input.scope, expiresInSeconds: input.expires_in });
+  const info = (await auth.listUserTokens(principal.userId)).find((t) => t.id === created.id)!;
+  return { ...tokenInfo(info), token: created.token };
+}
+
+export async function revokeOwnToken(auth: AuthService, principal: UserPrincipal, id: string) {
+  if (!(await auth.revokeUserToken(id, principal.userId))) throw notFound(`You have no token with id '${id}'`);
+  return { id: id.toLowerCase(), revoked: true as const };
+}
+
+export async function mintRunToken(auth: AuthService, principal: Principal, input: CreateRunTokenInput): Promise<CreateRunTokenOutput> {
+  const projectId = input.project_id.toLowerCase();
+  if (!visibleProjects(principal).includes(projectId)) throw notFound(`Project '${projectId}' not found`);
+  if (principal.scope === "read") throw forbidden("This token has read scope; it cannot mint run tokens");
+  if (!may(principal, projectId, "manage")) throw forbidden("Only a project's admins and owners may mint run tokens for it");
+  const t = await auth.createRunToken({ projectId, runId: input.run_id, ttlSeconds: input.ttl });
+  return { token: t.token, run_id: t.runId, project_id: projectId, expires_at: t.expiresAt.toISOString() };
+}

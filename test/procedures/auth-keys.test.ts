@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { exportJWK } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAuth } from "../../server/auth/index.js";
+import type { AuthService } from "../../server/context.js";
+import { ConfigError } from "../../server/env.js";
+import { bearer, decodePart, keyPair, sign } from "../support/auth.js";
+import { testEnv } from "../support/env.js";
+import { createTestServices, type TestServices } from "../support/services.js";
+
+// Key configuration (server/auth/keys.ts, external.ts): checked at boot, rotation, external issuers.
+
+let services: TestServices;
+let dir: string;
+beforeAll(async () => {
+  services = await createTestServices();
+  dir = mkdtempSync(join(tmpdir(), "auth-keys-"));
+});
+afterAll(async () => {
+  await services?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const auth = (overrides: Record<string, string | undefined>) => createAuth(testEnv({ DATA_DIR: dir, ...overrides }), services.db);
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const now = () => Math.floor(Date.now() / 1000);
+const projectId = randomUUID();
+const principalOf = (a: AuthService, token: string) => a.authenticate(bearer(token));
+
+describe("boot checks", () => {
+  const ec = keyPair("ec");
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ["a malformed PEM", { JWT_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----" }, /JWT_SIGNING_KEY is not a valid PEM private key/],
+    ["text that is no PEM", { JWT_SIGNING_KEY: "secret" }, /JWT_SIGNING_KEY does not contain a PEM key/],
+    ["an RSA key for ES256", { JWT_SIGNING_KEY: keyPair("rsa").privatePem }, /JWT_SIGNING_KEY is an rsa key; .*ES256/],
+    ["an Ed25519 key for ES256", { JWT_SIGNING_KEY: keyPair("ed25519").privatePem }, /ed25519 key/],
+    ["a public key as signing key", { JWT_SIGNING_KEY: ec.publicPem }, /not a valid PEM private key/],
+    ["an unreadable key file", { JWT_SIGNING_KEY_FILE: "/nonexistent/key.pem" }, /JWT_SIGNING_KEY_FILE: cannot read \/nonexistent\/key.pem \(ENOENT\)/],
+    ["a key both inline and in a file", { JWT_SIGNING_KEY: ec.privatePem, JWT_SIGNING_KEY_FILE: "/x" }, /JWT_SIGNING_KEY or JWT_SIGNING_KEY_FILE, not both/],
+    ["a verification key of the wrong type", { JWT_SIGNING_KEY: ec.privatePem, JWT_VERIFY_KEYS: keyPair("rsa").publicPem }, /JWT_VERIFY_KEYS: key #1 is an rsa key/],
+    ["an external issuer without a key", { EXTERNAL_RUN_TOKEN_ISSUER: "lightning" }, /no key is: set one of/],
+    ["an external key without an issuer", { EXTERNAL_RUN_TOKEN_PUBLIC_KEY: ec.publicPem }, /EXTERNAL_RUN_TOKEN_ISSUER is not/],
+    ["two external key sources", { EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_PUBLIC_KEY: ec.publicPem, EXTERNAL_RUN_TOKEN_JWKS_URL: "https://example.org/jwks" }, /Set only one of/],
+    ["an external issuer equal to ours", { EXTERNAL_RUN_TOKEN_ISSUER: "collections-service", EXTERNAL_RUN_TOKEN_PUBLIC_KEY: ec.publicPem }, /must differ from JWT_ISSUER/],
+    ["an external key no allowed algorithm can use", { EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_ALGORITHMS: "RS256", EXTERNAL_RUN_TOKEN_PUBLIC_KEY: ec.publicPem }, /ec P-256 key, which none of EXTERNAL_RUN_TOKEN_ALGORITHMS \(RS256\)/],
+  ];
+  for (const [what, overrides, message] of cases) {
+    it(`refuses ${what}`, async () => {
+      await expect(auth(overrides)).rejects.toThrow(message);
+    });
+  }
+
+  it("refuses a JWKS file that is not JSON, not a key set, or holds a symmetric key", async () => {
+    const base = { EXTERNAL_RUN_TOKEN_ISSUER: "lightning" };
+    await expect(auth({ ...base, EXTERNAL_RUN_TOKEN_JWKS_FILE: file("bad.json", "{") })).rejects.toThrow(/is not JSON/);
+    await expect(auth({ ...base, EXTERNAL_RUN_TOKEN_JWKS_FILE: file("empty.json", '{"keys":[]}') })).rejects.toThrow(/not a JWKS document/);
+    await expect(auth({ ...base, EXTERNAL_RUN_TOKEN_JWKS_FILE: file("oct.json", '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}') })).rejects.toThrow(/symmetric key/);
+  });
+
+  it("refuses HMAC algorithms and plain-http JWKS URLs in the configuration", () => {
+    expect(() => testEnv({ EXTERNAL_RUN_TOKEN_ALGORITHMS: "RS256,HS256" })).toThrow(ConfigError);
+    expect(() => testEnv({ EXTERNAL_RUN_TOKEN_JWKS_URL: "http://example.org/jwks" })).toThrow(/https/);
+    expect(testEnv({ EXTERNAL_RUN_TOKEN_JWKS_URL: "http://127.0.0.1:9/jwks" }).EXTERNAL_RUN_TOKEN_JWKS_URL).toBeDefined();
+  });
+
+  it("reads keys from files and accepts '\\n' escapes inline", async () => {
+    const a = await auth({ JWT_SIGNING_KEY_FILE: file("signing.pem", ec.privatePem) });
+    const b = await auth({ JWT_SIGNING_KEY: ec.privatePem.replace(/\n/g, "\\n") });
+    const { token } = await a.createRunToken({ projectId });
+    expect(await principalOf(b, token)).toMatchObject({ kind: "run", projectId });
+  });
+});
+
+describe("the generated key", () => {
+  it("is created once under DATA_DIR with mode 0600 and reused on the next start", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "auth-generated-"));
+    try {
+      const first = await createAuth(testEnv({ DATA_DIR: dataDir, JWT_SIGNING_KEY: undefined }), services.db);
+      const keyFile = join(dataDir, "jwt-signing-key.pem");
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      const { token } = await first.createRunToken({ projectId });
+      const second = await createAuth(testEnv({ DATA_DIR: dataDir, JWT_SIGNING_KEY: undefined }), services.db);
+      expect(await principalOf(second, token)).toMatchObject({ kind: "run", projectId });
+      const other = await createAuth(testEnv({ DATA_DIR: join(dataDir, "other") }), services.db);
+      await expect(principalOf(other, token)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("rotation of the service's own keys", () => {
+  it("accepts tokens of a retired key while it is in JWT_VERIFY_KEYS, and refuses them once it is removed", async () => {
+    const oldKey = keyPair("ec");
+    const newKey = keyPair("ec");
+    const before = await auth({ JWT_SIGNING_KEY: oldKey.privatePem });
+    const { token } = await before.createRunToken({ projectId, runId: "r-old" });
+
+    const during = await auth({ JWT_SIGNING_KEY: newKey.privatePem, JWT_VERIFY_KEYS: oldKey.publicPem });
+    expect(await principalOf(during, token)).toMatchObject({ kind: "run", runId: "r-old", projectId });
+    const fresh = await during.createRunToken({ projectId, runId: "r-new" });
+    expect(decodePart(fresh.token, 0).kid).not.toBe(decodePart(token, 0).kid);
+
+    const after = await auth({ JWT_SIGNING_KEY: newKey.privatePem });
+    await expect(principalOf(after, token)).rejects.toMatchObject({ code: "UNAUTHORIZED", message: expect.stringMatching(/key this service does not know/) });
+    expect(await principalOf(after, fresh.token)).toMatchObject({ runId: "r-new" });
+  });
+});
+
+describe("run tokens of an external issuer", () => {
+  const claims = (extra: Record<string, unknown> = {}) => ({ iss: "lightning", aud: "collections", sub: "run:ext-1", project_id: projectId, exp: now() + 300, ...extra });
+
+  it("accepts RS256 tokens verified with a configured PEM, and refuses them once the key is replaced", async () => {
+    const orchestrator = keyPair("rsa");
+    const token = await sign(orchestrator.privateKey, claims(), { alg: "RS256", kid: "lightning-key-1" });
+    const a = await auth({ EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_PUBLIC_KEY: orchestrator.publicPem });
+    expect(await principalOf(a, token)).toEqual({ kind: "run", runId: "ext-1", projectId, scope: "write" });
+    // pinned: its algorithms, its audience, run tokens only, an expiry
+    await expect(principalOf(a, await sign(orchestrator.privateKey, claims({ aud: "elsewhere" }), { alg: "RS256" }))).rejects.toThrow(/audience/);
+    await expect(principalOf(a, await sign(orchestrator.privateKey, claims({ sub: "user:x" }), { alg: "RS256" }))).rejects.toThrow(/must be run tokens/);
+    await expect(principalOf(a, await sign(orchestrator.privateKey, claims({ exp: undefined }), { alg: "RS256" }))).rejects.toThrow(/exp/);
+    await expect(principalOf(a, await sign(orchestrator.privateKey, claims(), { alg: "PS256" }))).rejects.toThrow(/algorithm/);
+
+    const b = await auth({ EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_PUBLIC_KEY: keyPair("rsa").publicPem });
+    await expect(principalOf(b, token)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    const none = await auth({});
+    await expect(principalOf(none, token)).rejects.toThrow(/issuer/);
+  });
+
+  it("selects the key by kid in a JWKS file, and refuses a kid that was removed", async () => {
+    const k1 = keyPair("ec");
+    const k2 = keyPair("rsa");
+    const jwks = { keys: [{ ...(await exportJWK(k1.publicKey)), kid: "k1", alg: "ES256" }, { ...(await exportJWK(k2.publicKey)), kid: "k2" }] };
+    const t1 = await sign(k1.privateKey, claims(), { alg: "ES256", kid: "k1" });
+    const t2 = await sign(k2.privateKey, claims({ sub: "run:ext-2" }), { alg: "RS256", kid: "k2" });
+    const both = await auth({ EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_JWKS_FILE: file("jwks.json", JSON.stringify(jwks)) });
+    expect(await principalOf(both, t1)).toMatchObject({ runId: "ext-1" });
+    expect(await principalOf(both, t2)).toMatchObject({ runId: "ext-2" });
+    // k1's signature under k2's kid does not pass
+    await expect(principalOf(both, await sign(k1.privateKey, claims(), { alg: "ES256", kid: "k2" }))).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+
+    const onlyK2 = await auth({ EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_JWKS_FILE: file("jwks2.json", JSON.stringify({ keys: [jwks.keys[1]] })) });
+    await expect(principalOf(onlyK2, t1)).rejects.toThrow(/key this service does not know/);
+    expect(await principalOf(onlyK2, t2)).toMatchObject({ runId: "ext-2" });
+  });
+
+  it("fetches a JWKS from a URL; 503 when it cannot be fetched", async () => {
+    const k = keyPair("ec");
+    const jwks = { keys: [{ ...(await exportJWK(k.publicKey)), kid: "remote-1", alg: "ES256" }] };
+    let served = 0;
+    const jwksServer: Server = createServer((_req, res) => {
+      served++;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(jwks));
+    });
+    await new Promise<void>((r) => jwksServer.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+    try {
+      const a = await auth({ EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_JWKS_URL: url });
+      const token = await sign(k.privateKey, claims(), { alg: "ES256", kid: "remote-1" });
+      expect(await principalOf(a, token)).toMatchObject({ kind: "run", projectId });
+      expect(served).toBe(1);
+    } finally {
+      await new Promise((r) => jwksServer.close(r));
+    }
+    const down = await auth({ EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_JWKS_URL: url });
+    const token = await sign(k.privateKey, claims(), { alg: "ES256", kid: "remote-1" });
+    await expect(principalOf(down, token)).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE" });
+  });
+});
