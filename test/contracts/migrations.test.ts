@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { applyMigrations, migrationList, schemaDrift, schemaPath } from "../../server/migrate.js";
 import { testEnv } from "../support/env.js";
 
-describe("migrations", () => {
+describe("migrations", { timeout: 240_000 }, () => {
   it("produce exactly prisma/schema.prisma (no drift)", async () => {
     expect(await schemaDrift()).toBe("");
   });

@@ -1,16 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 // /docs as a person sees it: Debian's Chromium (installed by .ci/run) renders the operations.
+// Playwright starts it with a new empty profile of its own.
 
 const executablePath = "/usr/bin/chromium";
 let server: TestServer;
 let browser: Browser;
-const profile = mkdtempSync(join(tmpdir(), "chromium-profile-"));
 
 beforeAll(async () => {
   if (!existsSync(executablePath)) throw new Error(`${executablePath} is missing: apt-get install chromium (.ci/run does)`);
@@ -18,14 +16,13 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`],
+      "--disable-component-update", "--disable-sync"],
   });
 });
 
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  rmSync(profile, { recursive: true, force: true });
 });
 
 describe("/docs in a browser", () => {
