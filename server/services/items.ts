@@ -152,33 +152,56 @@ export interface UpsertOutcome {
 /** Rows per INSERT … SELECT FROM unnest statement. */
 export const UPSERT_CHUNK = 1000;
 
+const utcText = (expr: string) => Prisma.raw(`to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+
 /**
- * Writes the items atomically (one transaction, one set-based statement per chunk). New keys get
- * created = updated = one timestamp of the request; existing keys keep `created`. Keys must be distinct.
+ * The per-collection writer lock. It serializes writers of one collection, so that sequence numbers
+ * commit in order and a keyset cursor never skips a row that commits late.
+ */
+const collectionLock = (collectionId: string) => Prisma.sql`pg_advisory_xact_lock(7301, hashtext(${collectionId}))`;
+
+/** One INSERT … SELECT FROM unnest … ON CONFLICT of a chunk, as a CTE named `written`, stamped with `ts`. */
+function writtenCte(collectionId: string, chunk: NewItem[], ts: Prisma.Sql, from: Prisma.Sql): Prisma.Sql {
+  const keys = chunk.map((it) => it.key);
+  const values = chunk.map((it) => it.valueJson);
+  return Prisma.sql`written AS (
+    INSERT INTO items (collection_id, key, value, created, updated)
+    SELECT ${collectionId}::uuid, t.k, t.v, ${ts}, ${ts}
+    FROM unnest(${keys}::text[], ${values}::text[]) WITH ORDINALITY AS t(k, v, ord)${from}
+    ORDER BY t.ord
+    ON CONFLICT (collection_id, key) DO UPDATE SET value = EXCLUDED.value, updated = EXCLUDED.updated
+    RETURNING (xmax = 0) AS inserted)`;
+}
+
+const countsSql = Prisma.sql`count(*)::int AS total, (count(*) FILTER (WHERE inserted))::int AS created`;
+
+/**
+ * Writes the items atomically. New keys get created = updated = one timestamp of the request; existing
+ * keys keep `created`. Keys must be distinct. Up to UPSERT_CHUNK items take one statement (its own
+ * transaction: lock, timestamp and write in one round trip); more take one transaction with a
+ * statement per chunk.
  */
 export async function upsertItems(prisma: PrismaClient, collectionId: string, items: NewItem[]): Promise<UpsertOutcome> {
+  if (items.length <= UPSERT_CHUNK) {
+    // The lock is taken (CTE `stamp` needs `locked`) before any row is inserted, and held to the commit.
+    const [row] = await prisma.$queryRaw<{ ts: string; total: number; created: number }[]>`
+      WITH locked AS MATERIALIZED (SELECT ${collectionLock(collectionId)} IS NULL AS done),
+           stamp AS MATERIALIZED (SELECT clock_timestamp() AS ts FROM locked),
+           ${writtenCte(collectionId, items, Prisma.sql`stamp.ts`, Prisma.sql` CROSS JOIN stamp`)}
+      SELECT (SELECT ${utcText("ts")} FROM stamp) AS ts, ${countsSql} FROM written`;
+    return { written: row!.total, created: row!.created, timestamp: row!.ts };
+  }
   return prisma.$transaction(
     async (tx) => {
-      // Serializes writers of one collection, so that sequence numbers commit in order and a keyset
-      // cursor never skips a row that commits late.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(7301, hashtext(${collectionId}))`;
       const [{ ts }] = (await tx.$queryRaw<{ ts: string }[]>`
-        SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts`) as [{ ts: string }];
+        SELECT ${utcText("clock_timestamp()")} AS ts FROM (SELECT ${collectionLock(collectionId)}) AS locked`) as [{ ts: string }];
       let written = 0;
       let created = 0;
       for (let i = 0; i < items.length; i += UPSERT_CHUNK) {
         const chunk = items.slice(i, i + UPSERT_CHUNK);
-        const keys = chunk.map((it) => it.key);
-        const values = chunk.map((it) => it.valueJson);
         const [counts] = await tx.$queryRaw<{ total: number; created: number }[]>`
-          WITH written AS (
-            INSERT INTO items (collection_id, key, value, created, updated)
-            SELECT ${collectionId}::uuid, t.k, t.v, ${ts}::timestamptz, ${ts}::timestamptz
-            FROM unnest(${keys}::text[], ${values}::text[]) WITH ORDINALITY AS t(k, v, ord)
-            ORDER BY t.ord
-            ON CONFLICT (collection_id, key) DO UPDATE SET value = EXCLUDED.value, updated = EXCLUDED.updated
-            RETURNING (xmax = 0) AS inserted)
-          SELECT count(*)::int AS total, (count(*) FILTER (WHERE inserted))::int AS created FROM written`;
+          WITH ${writtenCte(collectionId, chunk, Prisma.sql`${ts}::timestamptz`, Prisma.empty)}
+          SELECT ${countsSql} FROM written`;
         written += counts!.total;
         created += counts!.created;
       }

@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface NodeProcess {
+  child: ChildProcess;
+  pid: number;
+  /** From the process's "listening" log line. */
+  url: string;
+  stderr(): string;
+  /** The last warn/error log lines (request logs are not kept). */
+  problems(): string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * `node --import tsx <script>` (what `npm start` runs for server/main.ts), resolved once its stdout
+ * logs {"msg":"listening","url":…}. Later stdout lines (request logs) are read and discarded.
+ */
+export function startNodeProcess(script: string, env: Record<string, string | undefined>, nodeArgs: string[] = [], timeoutMs = 120_000): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
+    cwd: repoRoot,
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  let buffered = "";
+  let listening = false;
+  const problems: string[] = [];
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-20_000)));
+    child.stdout!.on("data", (d: Buffer) => {
+      if (listening) {
+        const text = d.toString("utf8");
+        if (text.includes('"level":"error"') || text.includes('"level":"warn"')) {
+          for (const line of text.split("\n")) if (/"level":"(error|warn)"/.test(line)) problems.push(line.slice(0, 2000));
+          problems.splice(0, Math.max(0, problems.length - 20));
+        }
+        return;
+      }
+      buffered += d;
+      for (const line of buffered.split("\n")) {
+        if (!line.includes('"listening"')) continue;
+        const msg = JSON.parse(line) as { msg?: string; url?: string };
+        if (msg.msg !== "listening" || !msg.url) continue;
+        listening = true;
+        buffered = "";
+        clearTimeout(timer);
+        resolve({
+          child,
+          pid: child.pid!,
+          url: msg.url,
+          stderr: () => stderr,
+          problems: () => problems,
+          async stop() {
+            if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+            const timeout = setTimeout(() => child.kill("SIGKILL"), 15_000);
+            await exited;
+            clearTimeout(timeout);
+          },
+        });
+        return;
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      if (!listening) reject(new Error(`${script} exited (code ${child.exitCode}) before listening: ${stderr}`));
+    });
+  });
+}
+
+function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number | null {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Peak resident memory of a process while `work` runs: the kernel's high-water mark (VmHWM) after
+ * resetting it through /proc/<pid>/clear_refs, or, where that is not allowed, the highest VmRSS
+ * sampled every 10 ms.
+ */
+export async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakRssMb: number; method: string }> {
+  let reset = true;
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    reset = false;
+  }
+  let sampled = statusKb(pid, "VmRSS") ?? 0;
+  const sampler = setInterval(() => (sampled = Math.max(sampled, statusKb(pid, "VmRSS") ?? 0)), 10);
+  try {
+    const result = await work();
+    const hwm = reset ? statusKb(pid, "VmHWM") : null;
+    const kb = hwm !== null ? Math.max(hwm, sampled) : sampled;
+    return { result, peakRssMb: kb / 1024, method: hwm !== null ? "VmHWM after clear_refs" : "VmRSS sampled every 10 ms" };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** Runs a command to completion; rejects with its stderr on a non-zero exit. */
+export function runToEnd(args: string[], env: Record<string, string | undefined>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(" ")} exited ${code}: ${err}`))));
+  });
+}

@@ -1,0 +1,97 @@
+import type { PatternFigures } from "../scenarios/patterns.js";
+import type { PointFigures } from "../scenarios/point.js";
+import type { StreamFigures } from "../scenarios/stream.js";
+import type { UpsertFigures } from "../scenarios/upsert.js";
+import { round, verdict, type Row } from "./stats.js";
+
+export interface Figures {
+  upsert: { service: UpsertFigures; baseline: UpsertFigures }[];
+  stream: { service: StreamFigures; baseline: StreamFigures }[];
+  patterns: PatternFigures[];
+  point?: { service: PointFigures; baseline: PointFigures };
+}
+
+export interface Report {
+  rows: Row[];
+  ratios: { upsert: number; stream: number; point: number };
+  targets: { name: string; met: boolean }[];
+}
+
+/** The table rows, the headline ratios and the issue #6 targets (judged on PostgreSQL only). */
+export function buildReport(f: Figures, judged: boolean): Report {
+  const rows: Row[] = [];
+  const targets: { name: string; met: boolean }[] = [];
+  const target = (name: string, ok: boolean, text: string) => {
+    if (!judged) return "";
+    targets.push({ name, met: ok });
+    return verdict(ok, text);
+  };
+
+  for (const { service: s, baseline: b } of f.upsert) {
+    const name = `upsert ${s.clients} client${s.clients > 1 ? "s" : ""}`;
+    const ratio = s.itemsPerSec / b.itemsPerSec;
+    rows.push({ scenario: name, metric: "insert items/s", service: s.insertItemsPerSec, baseline: b.insertItemsPerSec, ratio: s.insertItemsPerSec / b.insertItemsPerSec, target: "" });
+    rows.push({ scenario: name, metric: "update items/s", service: s.updateItemsPerSec, baseline: b.updateItemsPerSec, ratio: s.updateItemsPerSec / b.updateItemsPerSec, target: "" });
+    rows.push({ scenario: name, metric: "items/s (both rounds)", service: s.itemsPerSec, baseline: b.itemsPerSec, ratio, target: target(name, ratio >= 0.7, ">= 0.7") });
+  }
+
+  const small = f.stream[0]?.service;
+  for (const { service: s, baseline: b } of f.stream) {
+    const name = `stream ${s.items.toLocaleString("en-US")}`;
+    const big = s === f.stream[f.stream.length - 1]?.service && f.stream.length > 1;
+    const ratio = s.mbPerSec / b.mbPerSec;
+    rows.push({ scenario: name, metric: "MB/s", service: s.mbPerSec, baseline: b.mbPerSec, ratio, target: big ? target("stream MB/s", ratio >= 0.5, ">= 0.5") : "" });
+    rows.push({ scenario: name, metric: "items/s", service: s.itemsPerSec, baseline: b.itemsPerSec, ratio: s.itemsPerSec / b.itemsPerSec, target: "" });
+    rows.push({ scenario: name, metric: "MB sent", service: s.bytes / 1e6, baseline: b.bytes / 1e6, ratio: "", target: "" });
+    rows.push({ scenario: name, metric: "first byte ms", service: s.firstByteMs, baseline: b.firstByteMs, ratio: "", target: target(`${name} first byte`, s.firstByteMs < 100, "< 100 ms") });
+    const growth = big && small?.peakRssMb !== undefined ? s.peakRssMb! - small.peakRssMb : undefined;
+    rows.push({
+      scenario: name,
+      metric: "service peak RSS MB",
+      service: s.peakRssMb ?? NaN,
+      baseline: "",
+      ratio: "",
+      target: growth === undefined ? "" : target("stream memory", growth <= 32, `+${round(growth, 1)} MB over the smaller read, <= 32`),
+    });
+  }
+
+  for (const p of f.patterns) {
+    const name = `pattern ${p.kind}`;
+    const gap = p.http.p50 - p.sql.p50;
+    const usesKeyIndex = p.indexes.some((i) => i === "items_collection_id_key_idx" || i === "items_key_idx" || i === "items_pkey");
+    rows.push({ scenario: name, metric: `items per answer`, service: p.firstResultCount, baseline: "", ratio: "", target: "" });
+    rows.push({
+      scenario: name,
+      metric: "p50 ms (http vs sql)",
+      service: p.http.p50,
+      baseline: p.sql.p50,
+      ratio: p.http.p50 / p.sql.p50,
+      target: p.kind === "prefix" ? target("prefix p50", gap <= 2, `gap ${round(gap, 2)} ms <= 2`) : "",
+    });
+    rows.push({ scenario: name, metric: "p99 ms (http vs sql)", service: p.http.p99, baseline: p.sql.p99, ratio: p.http.p99 / p.sql.p99, target: "" });
+    rows.push({
+      scenario: name,
+      metric: "indexes in plan",
+      service: p.indexes.join(", ") || "none",
+      baseline: "",
+      ratio: "",
+      target: p.kind === "prefix" ? target("prefix index", usesKeyIndex, "a key index") : "",
+    });
+  }
+
+  let pointRatio = NaN;
+  if (f.point) {
+    const { service: s, baseline: b } = f.point;
+    pointRatio = s.requestsPerSec / b.requestsPerSec;
+    rows.push({ scenario: "point reads x32", metric: "requests/s", service: s.requestsPerSec, baseline: b.requestsPerSec, ratio: pointRatio, target: target("point reads", pointRatio >= 0.6, ">= 0.6") });
+    rows.push({ scenario: "point reads x32", metric: "p99 ms", service: s.p99Ms, baseline: b.p99Ms, ratio: s.p99Ms / b.p99Ms, target: "" });
+  }
+
+  const upsertRatio = Math.min(...f.upsert.map((u) => u.service.itemsPerSec / u.baseline.itemsPerSec));
+  const last = f.stream[f.stream.length - 1];
+  return {
+    rows,
+    targets,
+    ratios: { upsert: round(upsertRatio), stream: round(last ? last.service.mbPerSec / last.baseline.mbPerSec : NaN), point: round(pointRatio) },
+  };
+}

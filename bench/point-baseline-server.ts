@@ -1,0 +1,57 @@
+import http from "node:http";
+import pg from "pg";
+
+// The hand-written baseline of scenario 4: node:http + pg and nothing else. It answers
+// GET /collections/{name}/{key} with the statement the service runs for an exact key
+// (server/services/items.ts streamItems) and the same JSON document, without authentication.
+// Started by bench/run.ts like the service (node --import tsx, PORT=0, a "listening" line on stdout).
+
+const collections = new Map(Object.entries(JSON.parse(process.env.BENCH_COLLECTIONS ?? "{}") as Record<string, string>));
+const max = Number(process.env.DB_POOL_SIZE ?? 10);
+const pool = process.env.BENCH_PG_URL
+  ? new pg.Pool({ connectionString: process.env.BENCH_PG_URL, max })
+  : new pg.Pool({ host: process.env.BENCH_PG_HOST, user: "postgres", database: "postgres", max });
+
+const sql = `
+  SELECT key, value, to_char("created" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created,
+         to_char("updated" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated, seq::text AS seq
+  FROM items
+  WHERE collection_id = $1::uuid AND key = $2 AND seq > $3::bigint
+  ORDER BY items.seq
+  LIMIT $4 OFFSET $5`;
+
+interface Row {
+  key: string;
+  value: string;
+  created: string;
+  updated: string;
+}
+
+const itemJson = (r: Row) => `{"key":${JSON.stringify(r.key)},"value":${r.value},"created":"${r.created}","updated":"${r.updated}"}`;
+
+const server = http.createServer(async (req, res) => {
+  try {
+    const m = /^\/collections\/([^/]+)\/(.+)$/s.exec(new URL(req.url ?? "/", "http://x").pathname);
+    const id = m && collections.get(decodeURIComponent(m[1]!));
+    if (req.method !== "GET" || !m || !id) {
+      res.writeHead(404).end();
+      return;
+    }
+    const { rows } = await pool.query<Row>(sql, [id, decodeURIComponent(m[2]!), "0", 1000, 0]);
+    const body = `{"results":[${rows.map(itemJson).join(",")}],"end_offset":${rows.length},"cursor":null}`;
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body);
+  } catch (e) {
+    res.writeHead(500).end(String(e));
+  }
+});
+
+server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", () => {
+  const { port } = server.address() as { port: number };
+  console.log(JSON.stringify({ msg: "listening", url: `http://127.0.0.1:${port}` }));
+});
+
+process.on("SIGTERM", () => {
+  server.close();
+  server.closeAllConnections();
+  void pool.end().finally(() => process.exit(0));
+});
