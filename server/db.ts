@@ -30,6 +30,29 @@ export interface StorageConfig {
   DATABASE_URL?: string | undefined;
   DATA_DIR: string;
   DB_POOL_SIZE: number;
+  /** PostgreSQL server only: how long a request waits for a new connection (0 = forever). */
+  DB_CONNECT_TIMEOUT_MS?: number;
+  /** PostgreSQL server only: the server cancels a statement running longer (0 = never). */
+  DB_STATEMENT_TIMEOUT_MS?: number;
+}
+
+/**
+ * The serving pool of a PostgreSQL server: connection and statement timeouts so that requests fail fast
+ * (503) when the server is unreachable or stuck, TCP keep-alive to notice dead connections, and a
+ * server-side end to transactions left open.
+ */
+function servingPool(config: StorageConfig): pg.Pool {
+  const statementTimeout = config.DB_STATEMENT_TIMEOUT_MS ?? 0;
+  const pool = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: config.DB_POOL_SIZE,
+    connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS ?? 0,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout } : {}),
+  });
+  pool.on("error", () => {}); // an idle client that lost its server; the next checkout reconnects
+  return pool;
 }
 
 export class DataDirLockedError extends Error {
@@ -116,17 +139,17 @@ export interface OpenOptions {
 
 export async function openDatabase(config: StorageConfig, options: OpenOptions = {}): Promise<Database> {
   if (config.DATABASE_URL) {
-    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DB_POOL_SIZE });
-    pool.on("error", () => {}); // an idle client that lost its server; the next checkout reconnects
+    // Migrations get a pool of their own, without the serving pool's statement timeout.
+    const migrationPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DB_POOL_SIZE, connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS ?? 0 });
+    migrationPool.on("error", () => {});
     let applied: string[] = [];
     try {
-      const upToDate = await migrationsUpToDate(async (sql) => (await pool.query(sql)).rows);
-      if (options.migrate && !upToDate) applied = await applyMigrations(new PrismaPg(pool) as SqlMigrationAwareDriverAdapterFactory);
-    } catch (e) {
-      await pool.end().catch(() => {});
-      throw e;
+      const upToDate = await migrationsUpToDate(async (sql) => (await migrationPool.query(sql)).rows);
+      if (options.migrate && !upToDate) applied = await applyMigrations(new PrismaPg(migrationPool) as SqlMigrationAwareDriverAdapterFactory);
+    } finally {
+      await migrationPool.end().catch(() => {});
     }
-    return poolDatabase("postgres", pool, applied);
+    return poolDatabase("postgres", servingPool(config), applied);
   }
 
   if (options.viaServerIfHeld && dataDirHolder(config.DATA_DIR) && existsSync(socketPath(config.DATA_DIR))) {

@@ -21,6 +21,9 @@ export const envSchema = z.object({
   DATABASE_URL: z.preprocess((v) => (v === "" ? undefined : v), postgresUrl),
   DATA_DIR: z.string().min(1).default("./data").transform((v) => resolve(v)),
   DB_POOL_SIZE: int(1, 10),
+  // Fail fast when PostgreSQL is unreachable or stuck (0 turns a timeout off).
+  DB_CONNECT_TIMEOUT_MS: int(0, 5_000),
+  DB_STATEMENT_TIMEOUT_MS: int(0, 60_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   SHUTDOWN_TIMEOUT_MS: int(0, 10_000),
 
@@ -29,8 +32,16 @@ export const envSchema = z.object({
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024),
   MAX_ITEMS_PER_REQUEST: int(1, 10_000),
   MAX_PATTERN_LENGTH: int(1, 1024),
+  MAX_JSON_DEPTH: int(2, 256),
   MAX_RESULT_LIMIT: z.coerce.number().int().min(1).optional(),
   STREAM_BATCH_SIZE: int(1, 1000),
+  // HTTP: time allowed to receive the request headers, and the whole request (body included).
+  HEADERS_TIMEOUT_MS: int(100, 60_000),
+  REQUEST_TIMEOUT_MS: int(100, 300_000),
+  // Streamed answers (item GET, DELETE, Lightning list and delete, items.stream) open at once per token; 0 = unlimited.
+  MAX_STREAMS_PER_TOKEN: int(0, 8),
+  // Requests per minute per bearer token (a token bucket of that size); 0 = off.
+  RATE_LIMIT_PER_MINUTE: int(0, 0),
   DELETE_BATCH_SIZE: int(1, 5000),
 
   // Tokens (server/auth). Keys are PEM text, inline (a literal "\n" counts as a newline) or in a *_FILE.

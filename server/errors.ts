@@ -35,8 +35,8 @@ export function isDatabaseUnavailable(e: unknown): boolean {
     const err = cur as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown };
     const code = typeof err.code === "string" ? err.code : "";
     const msg = typeof err.message === "string" ? err.message : "";
-    if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "57P01", "57P02", "57P03", "08000", "08003", "08006", "P1001", "P1017"].includes(code)) return true;
-    if (/Connection terminated|connection (is )?closed|terminating connection|server closed the connection|Client has encountered a connection error|timeout exceeded when trying to connect|DatabaseNotReachable|ConnectionClosed/i.test(msg)) return true;
+    if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "57P01", "57P02", "57P03", "08000", "08003", "08006", "P1001", "P1017", "53300", "57014"].includes(code)) return true;
+    if (/Connection terminated|connection (is )?closed|terminating connection|server closed the connection|Client has encountered a connection error|timeout exceeded when trying to connect|DatabaseNotReachable|ConnectionClosed|SocketTimeout|TooManyConnections|statement timeout|too many clients/i.test(msg)) return true;
     cur = err.cause;
   }
   return false;

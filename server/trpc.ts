@@ -4,6 +4,7 @@ import type { Context } from "./context.js";
 import { errorStatus, type ErrorCode } from "../contracts/common.js";
 import { AppError, describeIssues, issuesFromZod, toAppError } from "./errors.js";
 import type { Principal } from "./auth/principal.js";
+import { wasRateLimited } from "./http/rate-limit.js";
 
 // The only initTRPC of the service. Every procedure is built from the bases exported here.
 
@@ -47,6 +48,9 @@ const errorModel = t.middleware(async ({ ctx, next, path }) => {
   const result = await next();
   if (result.ok) return result;
   const app = appErrorOf(result.error);
+  if ((app.code === "SERVICE_UNAVAILABLE" || app.code === "TOO_MANY_REQUESTS") && ctx.res && !ctx.res.headersSent && !ctx.res.hasHeader("retry-after")) {
+    ctx.res.setHeader("retry-after", "1");
+  }
   if (app.code === "INTERNAL_SERVER_ERROR" || app.code === "SERVICE_UNAVAILABLE") {
     ctx.services.log.error("procedure failed", { path, code: app.code, error: String(result.error.cause ?? result.error) });
   }
@@ -61,6 +65,10 @@ export const publicProcedure = t.procedure.use(errorModel);
 
 /** A valid bearer token of any kind (user access token or run token). */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  // Decided (and its headers set) by the request listener, server/http/rate-limit.ts.
+  if (wasRateLimited(ctx.req)) {
+    throw new AppError("TOO_MANY_REQUESTS", `Too many requests: this token may make ${ctx.services.env.RATE_LIMIT_PER_MINUTE} requests a minute (RATE_LIMIT_PER_MINUTE); retry after ${String(ctx.res?.getHeader("retry-after") ?? 1)} s`);
+  }
   const principal: Principal = await ctx.services.auth.authenticate(ctx.authorization);
   return next({ ctx: { ...ctx, principal } });
 });

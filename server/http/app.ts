@@ -1,13 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { createOpenApiExpressMiddleware } from "trpc-to-openapi";
 import { createContext, type Services } from "../context.js";
-import { AppError } from "../errors.js";
+import { AppError, badRequest } from "../errors.js";
 import { appRouter } from "../router.js";
 import { openApiJson } from "../openapi.js";
 import { readJsonBody } from "./body.js";
 import { serveDocs } from "./docs.js";
+import { sendLightningError } from "./lightning-respond.js";
+import { parseQueryString } from "./params.js";
+import { applyRateLimit, RateLimiter } from "./rate-limit.js";
 import { rawRoutes } from "./raw-routes.js";
 import { sendError } from "./respond.js";
 
@@ -16,6 +20,8 @@ export function createRequestListener(services: Services) {
   const { log, env } = services;
   const openApiDocument = openApiJson();
   const openApiRoutes = routeMatchers(JSON.parse(openApiDocument) as { paths: Record<string, Record<string, unknown>> });
+  // Rate limiting is decided here, for every surface; tRPC answers it in its own envelope (server/trpc.ts).
+  const rateLimiter = env.RATE_LIMIT_PER_MINUTE > 0 ? new RateLimiter(env.RATE_LIMIT_PER_MINUTE) : undefined;
 
   const trpc = createHTTPHandler({
     router: appRouter,
@@ -54,9 +60,14 @@ export function createRequestListener(services: Services) {
     if (!openApiRoutes.some((r) => r.method === method && r.pattern.test(pathname))) {
       throw new AppError("NOT_FOUND", `No route for ${method} ${pathname}`);
     }
+    // trpc-to-openapi fails (500) on parameter names such as `constructor` or `__proto__`; none is a
+    // parameter of any route, so they are refused here, as are repeated or badly encoded ones.
+    for (const param of Object.keys(parseQueryString(url.search))) {
+      if (param in Object.prototype) throw badRequest(`Unknown parameter "${param}"`, [{ path: param, message: "unknown parameter" }]);
+    }
     // trpc-to-openapi reads req.body when it is set: reading it here applies our limits and errors.
     if (["POST", "PUT", "PATCH", "DELETE"].includes(method) && (req.headers["content-type"] || Number(req.headers["content-length"]) > 0)) {
-      (req as IncomingMessage & { body?: unknown }).body = await readJsonBody(req, env.MAX_BODY_BYTES);
+      (req as IncomingMessage & { body?: unknown }).body = await readJsonBody(req, env);
     }
     await openApi(req as never, res as never);
     if (!res.headersSent && !res.writableEnded) {
@@ -81,6 +92,12 @@ export function createRequestListener(services: Services) {
         ...(res.writableFinished ? {} : { aborted: true }),
       });
     });
+    const limited = applyRateLimit(rateLimiter, req, res);
+    if (limited && !url.pathname.startsWith("/trpc")) {
+      if (url.pathname.startsWith("/lightning/")) sendLightningError(res, limited, log);
+      else sendError(res, limited, log);
+      return;
+    }
     route(req, res, url).catch((e) => sendError(res, e, log));
   };
 }
@@ -107,14 +124,26 @@ export async function startHttpServer(services: Services, port: number, host: st
   const listener = createRequestListener(services);
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    inFlight++;
-    res.once("close", () => {
-      inFlight--;
-      if (inFlight === 0) drained?.();
-    });
-    listener(req, res);
-  });
+  const { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } = services.env;
+  const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
+  const server = createServer(
+    {
+      // Node answers 408 (through 'clientError' below) when the headers, or the whole request, are late.
+      headersTimeout,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))),
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => {
+      inFlight++;
+      res.once("close", () => {
+        inFlight--;
+        if (inFlight === 0) drained?.();
+      });
+      listener(req, res);
+    },
+  );
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, services.env));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -144,4 +173,27 @@ export async function startHttpServer(services: Services, port: number, host: st
       return stopping;
     },
   };
+}
+
+/**
+ * Requests Node refuses before our listener sees them: late headers or body (408 with the error body,
+ * naming the limits), oversized headers (431), unparsable HTTP (400). The connection then closes.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, env: Services["env"]): void {
+  if (err.code === "ECONNRESET" || !socket.writable || (socket as Duplex & { bytesWritten?: number }).bytesWritten) {
+    socket.destroy();
+    return;
+  }
+  if (err.code === "HPE_HEADER_OVERFLOW") {
+    socket.end("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n");
+    return;
+  }
+  const [status, reason, body] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "Request Timeout", { code: "TIMEOUT", message: `The request did not arrive in time: headers are allowed ${env.HEADERS_TIMEOUT_MS} ms (HEADERS_TIMEOUT_MS), the whole request ${env.REQUEST_TIMEOUT_MS} ms (REQUEST_TIMEOUT_MS)` }]
+      : [400, "Bad Request", { code: "BAD_REQUEST", message: "Malformed HTTP request" }];
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }

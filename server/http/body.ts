@@ -1,5 +1,7 @@
 import type { IncomingMessage } from "node:http";
+import type { Env } from "../env.js";
 import { AppError } from "../errors.js";
+import { jsonDepth } from "../services/json-depth.js";
 
 /** True for application/json and application/*+json, with or without parameters. */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -10,9 +12,11 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 /**
  * Reads a JSON request body: 415 unless the content type is JSON, 413 as soon as it passes `limit`
- * bytes (declared or received, without buffering the rest), 400 for invalid UTF-8, empty or malformed JSON.
+ * bytes (declared or received, without buffering the rest), 400 for invalid UTF-8, empty or malformed JSON,
+ * or JSON nested deeper than MAX_JSON_DEPTH.
  */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, limits: Pick<Env, "MAX_BODY_BYTES" | "MAX_JSON_DEPTH">): Promise<unknown> {
+  const { MAX_BODY_BYTES: limit, MAX_JSON_DEPTH: maxDepth } = limits;
   if (!isJsonContentType(req.headers["content-type"])) {
     throw new AppError(
       "UNSUPPORTED_MEDIA_TYPE",
@@ -37,6 +41,9 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     throw new AppError("BAD_REQUEST", "Request body is not valid UTF-8");
   }
   if (text.trim() === "") throw new AppError("BAD_REQUEST", "Request body is empty; a JSON document is required");
+  if (jsonDepth(text, maxDepth) > maxDepth) {
+    throw new AppError("BAD_REQUEST", `Request body is nested more than ${maxDepth} levels deep (MAX_JSON_DEPTH)`);
+  }
   try {
     return JSON.parse(text);
   } catch (e) {

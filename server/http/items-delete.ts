@@ -7,7 +7,9 @@ import { parseParams, parseQueryString } from "./params.js";
 import type { RawRoute } from "./raw-routes.js";
 import { decodeItemsPath, matchItemsPath } from "./items-path.js";
 import { sendError } from "./respond.js";
+import { holdStreamSlot } from "./stream-slots.js";
 import { clientGone, JsonStreamWriter } from "./stream-writer.js";
+import { setImmediate as yieldToIo } from "node:timers/promises";
 
 /**
  * DELETE /collections/{name}[/{key}] (SPEC §3.3): deletes in batches and streams the deleted keys,
@@ -20,6 +22,7 @@ export const deleteItemsRoute: RawRoute = {
   async handle(req, res, url, services) {
     const { env, log, db } = services;
     const principal = await services.auth.authenticate(req.headers.authorization);
+    holdStreamSlot(services, principal, res);
     const { name, key } = decodeItemsPath(matchItemsPath(url.pathname)!);
     const params = parseParams(deleteItems.query, parseQueryString(url.search));
     const filter = filterFromParams(env, key, params);
@@ -38,6 +41,7 @@ export const deleteItemsRoute: RawRoute = {
           first = false;
         }
         await out.flush();
+        await yieldToIo(); // the embedded database answers without I/O: let a disconnect be noticed
         next = await batches.next();
       }
       if (next.value.aborted) return;

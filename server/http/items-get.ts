@@ -6,6 +6,7 @@ import { parseParams, parseQueryString } from "./params.js";
 import type { RawRoute } from "./raw-routes.js";
 import { decodeItemsPath, matchItemsPath } from "./items-path.js";
 import { sendError } from "./respond.js";
+import { holdStreamSlot } from "./stream-slots.js";
 import { clientGone, JsonStreamWriter } from "./stream-writer.js";
 
 /**
@@ -18,6 +19,7 @@ export const getItemsRoute: RawRoute = {
   async handle(req, res, url, services) {
     const { env, log, db } = services;
     const principal = await services.auth.authenticate(req.headers.authorization);
+    holdStreamSlot(services, principal, res);
     const { name, key } = decodeItemsPath(matchItemsPath(url.pathname)!);
     const params = parseParams(getItems.query, parseQueryString(url.search));
     const plan = await planFetch(db.prisma, env, principal, { ...params, name, key });

@@ -19,7 +19,7 @@ export const upsertItemsRoute: RawRoute = {
     if (key !== undefined) throw badRequest("POST takes no key in the path: send the items, with their keys, to /collections/{name}");
     const params = parseParams(upsertItems.query, parseQueryString(url.search));
     const collection = await resolveCollection(db.prisma, principal, name, params.project_id, "write");
-    const items = itemsOfBody(await readJsonBody(req, env.MAX_BODY_BYTES));
+    const items = itemsOfBody(await readJsonBody(req, env));
     const answer = await upsertRequest(db.prisma, env, collection.id, items);
     sendJson(res, answer.status, answer.body);
   },

@@ -10,7 +10,9 @@ import { lightningFilter } from "../services/lightning-wire.js";
 import { keyProblem } from "../services/patterns.js";
 import { parseParams, parseQueryString } from "./params.js";
 import { sendJson } from "./respond.js";
+import { holdStreamSlot } from "./stream-slots.js";
 import { clientGone } from "./stream-writer.js";
+import { setImmediate as yieldToIo } from "node:timers/promises";
 
 /** DELETE /lightning/collections/{name}/{key}: 200 `{key, deleted: 1, error: null}`, or `deleted: 0, error: "Item Not Found"`. */
 export async function deleteLightningItem(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, name: string, key: string): Promise<void> {
@@ -32,13 +34,17 @@ export async function deleteLightningItem(req: IncomingMessage, res: ServerRespo
 export async function deleteLightningItems(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, name: string): Promise<void> {
   const { env, db } = services;
   const principal = await services.auth.authenticate(req.headers.authorization);
+  holdStreamSlot(services, principal, res);
   const params = parseParams(deleteItemsContract.query, parseQueryString(url.search));
   const filter = lightningFilter(env, params.key, params);
   const action = params.key === undefined ? "deleteAll" : "write";
   const collection = await resolveCollection(db.prisma, principal, name, params.project_id, action);
   const batches = deleteItemsBatches(db.prisma, collection.id, filter, { batchSize: env.DELETE_BATCH_SIZE, signal: clientGone(req, res) });
   let next = await batches.next();
-  while (!next.done) next = await batches.next();
+  while (!next.done) {
+    await yieldToIo(); // the embedded database answers without I/O: let a disconnect be noticed
+    next = await batches.next();
+  }
   const body: z.infer<typeof deleteItemsContract.output> = { key: params.key ?? null, deleted: next.value.count, error: null };
   sendJson(res, 200, body);
 }

@@ -11,6 +11,7 @@ import { keyProblem } from "../services/patterns.js";
 import { parseParams, parseQueryString } from "./params.js";
 import { sendLightningError } from "./lightning-respond.js";
 import { sendJson } from "./respond.js";
+import { holdStreamSlot } from "./stream-slots.js";
 import { clientGone, JsonStreamWriter } from "./stream-writer.js";
 
 /** GET /lightning/collections/{name}/{key}: 200 with the item, or 204 and an empty body when the key is missing. */
@@ -38,6 +39,7 @@ export async function getLightningItem(req: IncomingMessage, res: ServerResponse
 export async function listLightningItems(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, name: string): Promise<void> {
   const { env, log, db } = services;
   const principal = await services.auth.authenticate(req.headers.authorization);
+  holdStreamSlot(services, principal, res);
   const params = parseParams(listItems.query, parseQueryString(url.search));
   const filter = lightningFilter(env, params.key, params);
   const max = env.MAX_RESULT_LIMIT;

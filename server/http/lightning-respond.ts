@@ -4,7 +4,7 @@ import { collectionNameSchema } from "../../contracts/common.js";
 import type { ErrorCode } from "../../contracts/common.js";
 import { AppError, badRequest, notFound, toAppError } from "../errors.js";
 import { errorFields, type Logger } from "../log.js";
-import { sendJson } from "./respond.js";
+import { retryHeaders, sendJson } from "./respond.js";
 
 // Lightning's error bodies (SPEC §5): fixed words for the statuses its clients know, the message otherwise.
 
@@ -27,7 +27,7 @@ export function sendLightningError(res: ServerResponse, e: unknown, log: Logger)
     return;
   }
   const body: LightningErrorBody = { error: fixedWords[app.code] ?? app.message };
-  sendJson(res, app.status, body, app.code === "SERVICE_UNAVAILABLE" ? { "retry-after": "1" } : {});
+  sendJson(res, app.status, body, retryHeaders(app.code, res));
 }
 
 export const LIGHTNING_PREFIX = "/lightning/collections";

@@ -49,7 +49,7 @@ export async function putLightningItem(req: IncomingMessage, res: ServerResponse
   const principal = await services.auth.authenticate(req.headers.authorization);
   const params = parseParams(putItem.query, parseQueryString(url.search));
   const collection = await resolveCollection(services.db.prisma, principal, name, params.project_id, "write");
-  const body = await readJsonBody(req, services.env.MAX_BODY_BYTES);
+  const body = await readJsonBody(req, services.env);
   const parsed = putItem.body.safeParse(body);
   if (!parsed.success) return rejected(res, bodyProblem(body, parsed.error.issues));
   await writeItems(res, services, collection.id, [{ key, value: parsed.data.value }]);
@@ -60,7 +60,7 @@ export async function postLightningItems(req: IncomingMessage, res: ServerRespon
   const principal = await services.auth.authenticate(req.headers.authorization);
   const params = parseParams(postItems.query, parseQueryString(url.search));
   const collection = await resolveCollection(services.db.prisma, principal, name, params.project_id, "write");
-  const body = await readJsonBody(req, services.env.MAX_BODY_BYTES);
+  const body = await readJsonBody(req, services.env);
   const parsed = postItems.body.safeParse(body);
   if (!parsed.success) return rejected(res, bodyProblem(body, parsed.error.issues));
   await writeItems(res, services, collection.id, parsed.data.items);

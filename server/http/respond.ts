@@ -4,8 +4,22 @@ import { errorFields, type Logger } from "../log.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  // An answer given before the request body was read (413, or any early error) closes the connection
+  // rather than reading and discarding the rest of the body.
+  const unreadBody = res.req !== undefined && !res.req.complete;
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...(unreadBody ? { connection: "close" } : {}),
+    ...headers,
+  });
   res.end(text);
+}
+
+/** Retry-After of an error answer: the database may be back in a second; a stream slot may free up. */
+export function retryHeaders(code: string, res: ServerResponse): Record<string, string> {
+  if (res.hasHeader("retry-after")) return {};
+  return code === "SERVICE_UNAVAILABLE" || code === "TOO_MANY_REQUESTS" ? { "retry-after": "1" } : {};
 }
 
 /**
@@ -19,5 +33,5 @@ export function sendError(res: ServerResponse, e: unknown, log: Logger): void {
     res.destroy(new Error(app.message));
     return;
   }
-  sendJson(res, app.status, app.toBody(), app.code === "SERVICE_UNAVAILABLE" ? { "retry-after": "1" } : {});
+  sendJson(res, app.status, app.toBody(), retryHeaders(app.code, res));
 }

@@ -7,6 +7,9 @@ import { resolveCollection } from "../services/access.js";
 import { filterFromParams, planFetch, upsertRequest } from "../services/item-requests.js";
 import { deleteItemsBatches, streamItems, withMeta, type ItemRow } from "../services/items.js";
 import { authedProcedure, router } from "../trpc.js";
+import type { Principal } from "../auth/principal.js";
+import type { Services } from "../context.js";
+import { acquireStreamSlot } from "../http/stream-slots.js";
 
 // The item operations of SPEC §3 as tRPC procedures (SPEC §4). Their REST forms are the raw routes of
 // server/http/items-*.ts, which share the contracts and the services.
@@ -18,6 +21,31 @@ function toItem(row: ItemRow, meta: boolean): Item {
     created: row.created,
     updated: row.updated,
   };
+}
+
+/** The events of items.stream: one per database batch, then the end (none when the client went away). */
+async function* streamEvents(
+  ctx: { services: Services; principal: Principal; signal?: AbortSignal },
+  input: getItems.GetItemsParams,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<getItems.StreamEvent> {
+  const { prisma } = ctx.services.db;
+  const plan = await planFetch(prisma, ctx.services.env, ctx.principal, input);
+  const stream = streamItems(prisma, plan.collection.id, plan.filter, {
+    afterSeq: plan.afterSeq,
+    offset: plan.offset,
+    limit: plan.limit,
+    batchSize: ctx.services.env.STREAM_BATCH_SIZE,
+    signal: signal ?? ctx.signal,
+  });
+  let next = await stream.next();
+  while (!next.done) {
+    yield { type: "items", results: next.value.map((row) => toItem(row, plan.meta)) };
+    next = await stream.next();
+  }
+  if (!next.value.aborted) {
+    yield { type: "end", end_offset: plan.startOffset + next.value.count, cursor: plan.nextCursor(next.value) };
+  }
 }
 
 export const itemsRouter = router({
@@ -49,22 +77,11 @@ export const itemsRouter = router({
    * `{type: "items", results}` per database batch, then `{type: "end", end_offset, cursor}`.
    */
   stream: authedProcedure.input(getItems.input).query(async function* ({ ctx, input, signal }): AsyncGenerator<getItems.StreamEvent> {
-    const { prisma } = ctx.services.db;
-    const plan = await planFetch(prisma, ctx.services.env, ctx.principal, input);
-    const stream = streamItems(prisma, plan.collection.id, plan.filter, {
-      afterSeq: plan.afterSeq,
-      offset: plan.offset,
-      limit: plan.limit,
-      batchSize: ctx.services.env.STREAM_BATCH_SIZE,
-      signal: signal ?? ctx.signal,
-    });
-    let next = await stream.next();
-    while (!next.done) {
-      yield { type: "items", results: next.value.map((row) => toItem(row, plan.meta)) };
-      next = await stream.next();
-    }
-    if (!next.value.aborted) {
-      yield { type: "end", end_offset: plan.startOffset + next.value.count, cursor: plan.nextCursor(next.value) };
+    const releaseSlot = acquireStreamSlot(ctx.services, ctx.principal);
+    try {
+      yield* streamEvents(ctx, input, signal);
+    } finally {
+      releaseSlot();
     }
   }),
 

@@ -5,6 +5,7 @@ import type { Principal } from "../auth/principal.js";
 import { resolveCollection, type ResolvedCollection } from "./access.js";
 import { decodeCursor, encodeCursor, queryFingerprint } from "./cursor.js";
 import { upsertItems, type ItemFilter, type NewItem, type StreamEnd } from "./items.js";
+import { jsonDepth } from "./json-depth.js";
 import { keyProblem, patternProblem } from "./patterns.js";
 import { endOf, parsePreciseInstant, startOf, type TimeRange } from "./time-filters.js";
 
@@ -144,7 +145,12 @@ export function validateUpsertItems(env: Env, items: unknown[]): { valid: NewIte
       errors.push({ index, key, message: "value is missing" });
       return;
     }
-    const valueJson = JSON.stringify(value);
+    // The depth check first: JSON.stringify overflows the stack on values nested deep enough (tRPC hands them over parsed).
+    const valueJson = serializedWithin(value, env.MAX_JSON_DEPTH);
+    if (valueJson === null) {
+      errors.push({ index, key, message: `value is nested more than ${env.MAX_JSON_DEPTH} levels deep (MAX_JSON_DEPTH)` });
+      return;
+    }
     if (valueJson.length > env.MAX_VALUE_CHARS) {
       errors.push({ index, key, message: `value has ${valueJson.length} characters once serialized; at most ${env.MAX_VALUE_CHARS} are allowed (MAX_VALUE_CHARS)` });
       return;
@@ -159,6 +165,18 @@ export function validateUpsertItems(env: Env, items: unknown[]): { valid: NewIte
   }
   errors.sort((a, b) => a.index - b.index);
   return { valid, errors };
+}
+
+/** The value's JSON text, or null when it is nested deeper than maxDepth. */
+function serializedWithin(value: unknown, maxDepth: number): string | null {
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+  return jsonDepth(text, maxDepth) > maxDepth ? null : text;
 }
 
 export interface UpsertAnswer {
