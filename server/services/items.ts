@@ -77,6 +77,12 @@ export interface StreamEnd {
 /**
  * Matching items in insertion order, as batches of at most batchSize rows, read with a keyset on the
  * sequence number. Returns (as the generator's return value) where it stopped and whether more match.
+ *
+ * One stream covers the items that existed when its first batch was read, less those deleted since,
+ * with their values as they are when their batch is read: without that bound, a key deleted and
+ * written again mid-stream would come twice in one response (it gets a new sequence number). Upserts
+ * serialize per collection (upsertItems), so no lower sequence number commits after the bound. A
+ * cursor only carries the position, so the next page also sees what was written in between.
  */
 export async function* streamItems(
   prisma: Db,
@@ -86,6 +92,8 @@ export async function* streamItems(
 ): AsyncGenerator<ItemRow[], StreamEnd, void> {
   const where = filterSql(collectionId, filter);
   const { limit, signal } = options;
+  // The first batch reads the bound in the same statement; the later ones reuse it.
+  let bound: Prisma.Sql = Prisma.sql`(SELECT max(seq) FROM items WHERE collection_id = ${collectionId}::uuid)`;
   let after = options.afterSeq ?? "0";
   let skip = options.offset ?? 0;
   let count = 0;
@@ -95,13 +103,15 @@ export async function* streamItems(
     const remaining = limit === undefined ? Infinity : limit - count;
     // Once fewer than a batch remain, one extra row tells whether more items match.
     const take = Math.min(options.batchSize, remaining + 1);
-    const rows = await prisma.$queryRaw<ItemRow[]>`
-      SELECT key, value, ${isoUtc("created")} AS created, ${isoUtc("updated")} AS updated, seq::text AS seq
+    const rows = await prisma.$queryRaw<(ItemRow & { bound: string })[]>`
+      SELECT key, value, ${isoUtc("created")} AS created, ${isoUtc("updated")} AS updated, seq::text AS seq,
+        ${bound}::text AS bound
       FROM items
-      WHERE ${where} AND seq > ${after}::bigint
+      WHERE ${where} AND seq > ${after}::bigint AND seq <= ${bound}
       ORDER BY items.seq
       LIMIT ${take} OFFSET ${skip}`;
     skip = 0;
+    if (rows.length > 0) bound = Prisma.sql`${rows[0]!.bound}::bigint`;
     const hasMore = rows.length > remaining;
     const batch = hasMore ? rows.slice(0, remaining) : rows;
     if (batch.length > 0) {
