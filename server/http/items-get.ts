@@ -1,6 +1,6 @@
 import * as getItems from "../../contracts/items/get-items.js";
 import { errorFields } from "../log.js";
-import { itemJson, streamItems } from "../services/items.js";
+import { itemJson } from "../services/items.js";
 import { planFetch } from "../services/item-requests.js";
 import { parseParams, parseQueryString } from "./params.js";
 import type { RawRoute } from "./raw-routes.js";
@@ -24,13 +24,7 @@ export const getItemsRoute: RawRoute = {
     const params = parseParams(getItems.query, parseQueryString(url.search));
     const plan = await planFetch(db.prisma, env, principal, { ...params, name, key });
     const signal = clientGone(req, res);
-    const batches = streamItems(db.prisma, plan.collection.id, plan.filter, {
-      afterSeq: plan.afterSeq,
-      offset: plan.offset,
-      limit: plan.limit,
-      batchSize: env.STREAM_BATCH_SIZE,
-      signal,
-    });
+    const batches = plan.stream(signal);
     let next = await batches.next();
     res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
     const out = new JsonStreamWriter(res, signal);

@@ -5,7 +5,7 @@ import * as upsertItems from "../../contracts/items/upsert-items.js";
 import { AppError } from "../errors.js";
 import { resolveCollection } from "../services/access.js";
 import { filterFromParams, planFetch, upsertRequest } from "../services/item-requests.js";
-import { deleteItemsBatches, streamItems, withMeta, type ItemRow } from "../services/items.js";
+import { deleteItemsBatches, withMeta, type ItemRow } from "../services/items.js";
 import { authedProcedure, router } from "../trpc.js";
 import type { Principal } from "../auth/principal.js";
 import type { Services } from "../context.js";
@@ -31,13 +31,7 @@ async function* streamEvents(
 ): AsyncGenerator<getItems.StreamEvent> {
   const { prisma } = ctx.services.db;
   const plan = await planFetch(prisma, ctx.services.env, ctx.principal, input);
-  const stream = streamItems(prisma, plan.collection.id, plan.filter, {
-    afterSeq: plan.afterSeq,
-    offset: plan.offset,
-    limit: plan.limit,
-    batchSize: ctx.services.env.STREAM_BATCH_SIZE,
-    signal: signal ?? ctx.signal,
-  });
+  const stream = plan.stream(signal ?? ctx.signal);
   let next = await stream.next();
   while (!next.done) {
     yield { type: "items", results: next.value.map((row) => toItem(row, plan.meta)) };
@@ -56,13 +50,7 @@ export const itemsRouter = router({
     .query(async ({ ctx, input }) => {
       const { prisma } = ctx.services.db;
       const plan = await planFetch(prisma, ctx.services.env, ctx.principal, input);
-      const stream = streamItems(prisma, plan.collection.id, plan.filter, {
-        afterSeq: plan.afterSeq,
-        offset: plan.offset,
-        limit: plan.limit,
-        batchSize: ctx.services.env.STREAM_BATCH_SIZE,
-        signal: ctx.signal,
-      });
+      const stream = plan.stream(ctx.signal);
       const results: Item[] = [];
       let next = await stream.next();
       while (!next.done) {

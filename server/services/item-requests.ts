@@ -4,7 +4,7 @@ import { AppError, badRequest } from "../errors.js";
 import type { Principal } from "../auth/principal.js";
 import { resolveCollection, type ResolvedCollection } from "./access.js";
 import { decodeCursor, encodeCursor, queryFingerprint } from "./cursor.js";
-import { upsertItems, type ItemFilter, type NewItem, type StreamEnd } from "./items.js";
+import { streamItems, upsertItems, type ItemFilter, type ItemRow, type NewItem, type StreamEnd } from "./items.js";
 import { jsonDepth } from "./json-depth.js";
 import { keyProblem, patternProblem } from "./patterns.js";
 import { endOf, parsePreciseInstant, startOf, type TimeRange } from "./time-filters.js";
@@ -59,14 +59,13 @@ export interface FetchParams extends TimeParams {
 export interface FetchPlan {
   collection: ResolvedCollection;
   filter: ItemFilter;
-  afterSeq?: string;
-  offset?: number;
-  limit?: number;
   /** Where this page starts (offset, or the position stored in the cursor). */
   startOffset: number;
   meta: boolean;
   /** The cursor to return, given how the stream ended. */
   nextCursor(end: StreamEnd): string | null;
+  /** The matching items from the plan's position, in batches of STREAM_BATCH_SIZE (streamItems). */
+  stream(signal: AbortSignal | undefined): AsyncGenerator<ItemRow[], StreamEnd, void>;
 }
 
 /** Resolves the collection (read) and turns GET parameters into a stream plan; 400 names a bad parameter. */
@@ -92,11 +91,10 @@ export async function planFetch(prisma: PrismaClient, env: Env, principal: Princ
   return {
     collection,
     filter,
-    afterSeq,
-    offset: params.offset,
-    limit: params.limit,
     startOffset,
     meta: params.meta ?? false,
+    stream: (signal) =>
+      streamItems(prisma, collection.id, filter, { afterSeq, offset: params.offset, limit: params.limit, batchSize: env.STREAM_BATCH_SIZE, signal }),
     nextCursor: (end) =>
       end.hasMore && end.lastSeq !== null ? encodeCursor({ afterSeq: end.lastSeq, offset: startOffset + end.count }, fingerprint) : null,
   };
