@@ -30,13 +30,13 @@ export async function createAuth(env: Env, db: Database): Promise<AuthService> {
   const { prisma } = db;
   const verifier = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, clockTolerance: env.JWT_CLOCK_TOLERANCE_SECONDS, ownKeys: keys.verificationKeys, external };
 
-  const jwt = (claims: Record<string, unknown>, subject: string) =>
+  const jwt = (claims: Record<string, unknown>, subject: string, issuedAt: number) =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: OWN_ALGORITHM, kid: keys.kid, typ: "JWT" })
       .setIssuer(env.JWT_ISSUER)
       .setAudience(env.JWT_AUDIENCE)
       .setSubject(subject)
-      .setIssuedAt();
+      .setIssuedAt(issuedAt);
 
   return {
     async authenticate(authorization): Promise<Principal> {
@@ -48,10 +48,13 @@ export async function createAuth(env: Env, db: Database): Promise<AuthService> {
     async createUserToken({ userId, label = "", scope = "write", expiresInSeconds }) {
       const user = await prisma.user.findUnique({ where: { id: userId }, select: { id: true } });
       if (!user) throw notFound(`No user with id '${userId}'`);
-      const expiresAt = expiresInSeconds === undefined ? null : new Date(Date.now() + expiresInSeconds * 1000);
+      // One clock reading for iat, exp and the row, so that exp - iat is exactly the lifetime asked for.
+      const now = Math.floor(Date.now() / 1000);
+      const exp = expiresInSeconds === undefined ? undefined : now + expiresInSeconds;
+      const expiresAt = exp === undefined ? null : new Date(exp * 1000);
       const row = await prisma.accessToken.create({ data: { userId, label, scope, expiresAt }, select: { id: true } });
-      let token = jwt({ scope }, `user:${userId}`).setJti(row.id);
-      if (expiresAt) token = token.setExpirationTime(Math.floor(expiresAt.getTime() / 1000));
+      let token = jwt({ scope }, `user:${userId}`, now).setJti(row.id);
+      if (exp !== undefined) token = token.setExpirationTime(exp);
       return { id: row.id, token: await token.sign(keys.signingKey), expiresAt };
     },
 
@@ -67,9 +70,8 @@ export async function createAuth(env: Env, db: Database): Promise<AuthService> {
       }
       const now = Math.floor(Date.now() / 1000);
       const exp = now + ttlSeconds;
-      const token = await jwt({ project_id: projectId }, `run:${runId}`)
+      const token = await jwt({ project_id: projectId }, `run:${runId}`, now)
         .setJti(randomUUID())
-        .setIssuedAt(now)
         .setNotBefore(now)
         .setExpirationTime(exp)
         .sign(keys.signingKey);
