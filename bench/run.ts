@@ -119,7 +119,8 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
   const missed = report.targets.filter((t) => !t.met).map((t) => t.name);
   if (report.targets.length) console.log(`\ntargets: ${report.targets.length - missed.length}/${report.targets.length} met${missed.length ? `; missed: ${missed.join(", ")}` : ""}`);
   console.log(`figures written to ${file}`);
-  console.log(`ratios: upsert=${report.ratios.upsert} stream=${report.ratios.stream} point=${report.ratios.point}`);
+  const ratio = (r: number | null) => (r === null ? "not-run" : String(r));
+  console.log(`ratios: upsert=${ratio(report.ratios.upsert)} stream=${ratio(report.ratios.stream)} point=${ratio(report.ratios.point)}`);
 }
 
 async function pointScenario(
@@ -138,13 +139,13 @@ async function pointScenario(
   let baseline;
   try {
     step(`point reads: ${sizes.pointSeconds} s x 32 connections, hand-written server (pid ${baselineServer.pid})`);
-    await pointReads(baselineServer.url, tokens, big.name, big.items, sizes.warmSeconds);
-    baseline = await pointReads(baselineServer.url, tokens, big.name, big.items, sizes.pointSeconds);
+    await pointReads(baselineServer.url, baselineServer.pid, tokens, big.name, big.items, sizes.warmSeconds);
+    baseline = await pointReads(baselineServer.url, baselineServer.pid, tokens, big.name, big.items, sizes.pointSeconds);
   } finally {
     await baselineServer.stop();
   }
   step("point reads: service");
-  await pointReads(service.url, tokens, big.name, big.items, sizes.warmSeconds);
-  const svc = await pointReads(service.url, tokens, big.name, big.items, sizes.pointSeconds);
+  await pointReads(service.url, service.pid, tokens, big.name, big.items, sizes.warmSeconds);
+  const svc = await pointReads(service.url, service.pid, tokens, big.name, big.items, sizes.pointSeconds);
   return { service: svc, baseline };
 }

@@ -2,14 +2,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Database } from "./db.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./log.js";
-import type { Principal } from "./auth/principal.js";
+import type { CollectionLookahead, Principal } from "./auth/principal.js";
 import type { UserTokenInfo } from "./auth/user-tokens.js";
 import type { TokenScope } from "../contracts/common.js";
 
 /** Issues and verifies tokens (implemented in server/auth). */
 export interface AuthService {
-  /** Verifies an Authorization header; throws AppError UNAUTHORIZED for anything it does not accept. */
-  authenticate(authorization: string | undefined): Promise<Principal>;
+  /**
+   * Verifies an Authorization header; throws AppError UNAUTHORIZED for anything it does not accept.
+   * `lookahead`: the collection the request names, read in the same statement as the token.
+   */
+  authenticate(authorization: string | undefined, lookahead?: CollectionLookahead): Promise<Principal>;
   createUserToken(input: {
     userId: string;
     label?: string;

@@ -9,13 +9,17 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "./generated/prisma/client.js";
 import { applyMigrations, migrationsUpToDate } from "./migrate.js";
+import { pgliteSql, poolSql, type Sql } from "./sql.js";
 
 export { PrismaClient };
+export type { Sql };
 
 export type StorageKind = "embedded" | "embedded-via-server" | "postgres";
 
 export interface Database {
   readonly prisma: PrismaClient;
+  /** Typed raw SQL on the same driver, for the request hot paths (server/sql.ts). */
+  readonly sql: Sql;
   readonly kind: StorageKind;
   /** The migrations this open applied (empty when the schema was up to date or not migrated). */
   readonly migrationsApplied: string[];
@@ -112,10 +116,11 @@ function poolDatabase(kind: StorageKind, pool: pg.Pool, migrationsApplied: strin
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,
+    sql: poolSql(pool),
     kind,
     migrationsApplied,
     async ping() {
-      await prisma.$queryRaw`SELECT 1`;
+      await pool.query("SELECT 1");
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
@@ -184,10 +189,11 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   return {
     prisma,
+    sql: pgliteSql(db),
     kind: "embedded",
     migrationsApplied: applied,
     async ping() {
-      await prisma.$queryRaw`SELECT 1`;
+      await db.query("SELECT 1");
     },
     poolStats: () => null,
     async close() {

@@ -106,6 +106,36 @@ export async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Pro
   }
 }
 
+/** CPU time (user + system) a process has used so far, in milliseconds (/proc/<pid>/stat; 0 where unreadable). */
+export function cpuMs(pid: number): number {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** Write-like system calls a process has made so far (/proc/<pid>/io syscw; 0 where unreadable). */
+export function writeCalls(pid: number): number {
+  try {
+    return Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time the whole machine has used so far (every core, user + system), in milliseconds (/proc/stat). */
+export function machineCpuMs(): number {
+  try {
+    const [, user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+    return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** Runs a command to completion; rejects with its stderr on a non-zero exit. */
 export function runToEnd(args: string[], env: Record<string, string | undefined>): Promise<string> {
   return new Promise((resolve, reject) => {

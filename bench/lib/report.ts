@@ -13,7 +13,8 @@ export interface Figures {
 
 export interface Report {
   rows: Row[];
-  ratios: { upsert: number; stream: number; point: number };
+  /** null for a scenario that did not run (--only). */
+  ratios: { upsert: number | null; stream: number | null; point: number | null };
   targets: { name: string; met: boolean }[];
 }
 
@@ -85,13 +86,17 @@ export function buildReport(f: Figures, judged: boolean): Report {
     pointRatio = s.requestsPerSec / b.requestsPerSec;
     rows.push({ scenario: "point reads x32", metric: "requests/s", service: s.requestsPerSec, baseline: b.requestsPerSec, ratio: pointRatio, target: target("point reads", pointRatio >= 0.6, ">= 0.6") });
     rows.push({ scenario: "point reads x32", metric: "p99 ms", service: s.p99Ms, baseline: b.p99Ms, ratio: s.p99Ms / b.p99Ms, target: "" });
+    rows.push({ scenario: "point reads x32", metric: "process CPU ms/request", service: s.cpuMsPerRequest, baseline: b.cpuMsPerRequest, ratio: s.cpuMsPerRequest / b.cpuMsPerRequest, target: "" });
+    rows.push({ scenario: "point reads x32", metric: "write syscalls/request", service: s.writesPerRequest, baseline: b.writesPerRequest, ratio: s.writesPerRequest / b.writesPerRequest, target: "" });
+    rows.push({ scenario: "point reads x32", metric: "machine CPU ms/request", service: s.machineCpuMsPerRequest, baseline: b.machineCpuMsPerRequest, ratio: s.machineCpuMsPerRequest / b.machineCpuMsPerRequest, target: "" });
   }
 
-  const upsertRatio = Math.min(...f.upsert.map((u) => u.service.itemsPerSec / u.baseline.itemsPerSec));
+  const upsertRatio = f.upsert.length ? Math.min(...f.upsert.map((u) => u.service.itemsPerSec / u.baseline.itemsPerSec)) : null;
   const last = f.stream[f.stream.length - 1];
+  const rounded = (n: number | null) => (n === null || !Number.isFinite(n) ? null : round(n));
   return {
     rows,
     targets,
-    ratios: { upsert: round(upsertRatio), stream: round(last ? last.service.mbPerSec / last.baseline.mbPerSec : NaN), point: round(pointRatio) },
+    ratios: { upsert: rounded(upsertRatio), stream: rounded(last ? last.service.mbPerSec / last.baseline.mbPerSec : null), point: rounded(f.point ? pointRatio : null) },
   };
 }

@@ -9,9 +9,11 @@ import { ms, percentile } from "../lib/stats.js";
 /** The statement streamItems sends for a pattern (kept in step with server/services/items.ts). */
 const serviceSql = `
   SELECT key, value, to_char("created" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created,
-         to_char("updated" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated, seq::text AS seq
+         to_char("updated" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated, seq::text AS seq,
+         (SELECT max(seq) FROM items WHERE collection_id = $1::uuid)::text AS bound
   FROM items
-  WHERE collection_id = $1::uuid AND key LIKE $2 ESCAPE '\\' AND seq > $3::bigint
+  WHERE collection_id = (SELECT $1::uuid) AND key LIKE $2 ESCAPE '\\' AND seq > $3::bigint
+    AND seq <= (SELECT max(seq) FROM items WHERE collection_id = $1::uuid)
   ORDER BY items.seq
   LIMIT $4 OFFSET $5`;
 

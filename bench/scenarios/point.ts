@@ -1,5 +1,6 @@
 import autocannon from "autocannon";
 import { itemKey } from "../lib/data.js";
+import { cpuMs, machineCpuMs, writeCalls } from "../lib/processes.js";
 
 // Scenario 4: single-key GETs with 32 concurrent connections (autocannon as a library), against the
 // hand-written node:http + pg server (bench/point-baseline-server.ts) answering the same requests.
@@ -11,17 +12,26 @@ export interface PointFigures {
   requests: number;
   non2xx: number;
   errors: number;
+  /** CPU time of the answering process per request (ms), from /proc: where the time goes. */
+  cpuMsPerRequest: number;
+  /** Write system calls of the answering process per request (socket writes to the client and the database, logs). */
+  writesPerRequest: number;
+  /** CPU time of the whole machine per request (ms): the answering process, PostgreSQL and the load generator. */
+  machineCpuMsPerRequest: number;
 }
 
 /**
  * One bearer token per connection (like 32 jobs each with its own token), so that the service's
  * per-token limit of concurrent streamed answers (MAX_STREAMS_PER_TOKEN) is not what is measured.
  */
-export async function pointReads(baseUrl: string, tokens: string[], collection: string, items: number, seconds: number): Promise<PointFigures> {
+export async function pointReads(baseUrl: string, pid: number, tokens: string[], collection: string, items: number, seconds: number): Promise<PointFigures> {
   // A fixed pseudo-random walk over the collection's keys, the same for both servers.
   const paths = Array.from({ length: 5000 }, (_, n) => `/collections/${collection}/${itemKey(1 + ((n * 7919 + 13) % items))}`);
   let next = 0;
   let nextToken = 0;
+  const cpuBefore = cpuMs(pid);
+  const machineBefore = machineCpuMs();
+  const writesBefore = writeCalls(pid);
   const result = await autocannon({
     url: baseUrl,
     connections: 32,
@@ -46,5 +56,8 @@ export async function pointReads(baseUrl: string, tokens: string[], collection: 
     requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors,
+    cpuMsPerRequest: (cpuMs(pid) - cpuBefore) / Math.max(1, result.requests.total),
+    writesPerRequest: (writeCalls(pid) - writesBefore) / Math.max(1, result.requests.total),
+    machineCpuMsPerRequest: (machineCpuMs() - machineBefore) / Math.max(1, result.requests.total),
   };
 }

@@ -10,6 +10,7 @@ import { loadOwnKeys, OWN_ALGORITHM } from "./keys.js";
 import type { Principal } from "./principal.js";
 import { listUserTokens, revokeUserToken, userPrincipal } from "./user-tokens.js";
 import { bearerToken, verifyToken } from "./verify.js";
+import { VerifiedTokens } from "./verified-tokens.js";
 
 const MAX_RUN_ID_LENGTH = 200;
 
@@ -28,7 +29,14 @@ export async function createAuth(env: Env, db: Database): Promise<AuthService> {
     );
   }
   const { prisma } = db;
-  const verifier = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, clockTolerance: env.JWT_CLOCK_TOLERANCE_SECONDS, ownKeys: keys.verificationKeys, external };
+  const verifier = {
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    clockTolerance: env.JWT_CLOCK_TOLERANCE_SECONDS,
+    ownKeys: keys.verificationKeys,
+    external,
+    verified: new VerifiedTokens(),
+  };
 
   const jwt = (claims: Record<string, unknown>, subject: string, issuedAt: number) =>
     new SignJWT(claims)
@@ -39,10 +47,10 @@ export async function createAuth(env: Env, db: Database): Promise<AuthService> {
       .setIssuedAt(issuedAt);
 
   return {
-    async authenticate(authorization): Promise<Principal> {
+    async authenticate(authorization, lookahead): Promise<Principal> {
       const verified = await verifyToken(bearerToken(authorization), verifier);
       if (verified.kind === "run") return { kind: "run", runId: verified.runId, projectId: verified.projectId, scope: "write" };
-      return userPrincipal(prisma, verified.userId, verified.tokenId);
+      return userPrincipal(db.sql, verified.userId, verified.tokenId, lookahead);
     },
 
     async createUserToken({ userId, label = "", scope = "write", expiresInSeconds }) {

@@ -1,4 +1,5 @@
 import type { Role, TokenScope } from "../../contracts/common.js";
+import type { ItemRow } from "../services/items.js";
 
 /** Who a request acts for, as established from its bearer token (server/auth). */
 export type Principal =
@@ -11,6 +12,8 @@ export type Principal =
       scope: TokenScope;
       /** project id → role, read when the token was verified. */
       memberships: ReadonlyMap<string, Role>;
+      /** What the request names, read in the token's statement (CollectionLookahead). */
+      lookahead?: LookaheadResult;
     }
   | {
       kind: "run";
@@ -18,6 +21,26 @@ export type Principal =
       projectId: string;
       scope: "write";
     };
+
+/**
+ * The collection a request names (its path and `project_id`), given to the token check so that one
+ * statement reads the token, the user and the candidate collections (server/services/access.ts uses
+ * them when the names match). Taken from the raw request: it only saves a round trip, it decides nothing.
+ */
+export interface CollectionLookahead {
+  name: string;
+  /** Lower case, or undefined when the request gives none. */
+  projectId: string | undefined;
+  /** An exact key the request reads: the item is read along when exactly one collection matches. */
+  key?: string;
+}
+
+export interface LookaheadResult extends CollectionLookahead {
+  /** The collections of that name in the user's projects (at most two: more than one is ambiguous). */
+  found: { id: string; name: string; projectId: string }[];
+  /** With `key` and exactly one collection found: the item (null when the key is absent). */
+  item?: ItemRow | null;
+}
 
 /** What an action on a collection needs (SPEC §2's table). */
 export type Action = "read" | "write" | "deleteAll" | "manage";

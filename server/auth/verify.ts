@@ -2,6 +2,7 @@ import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } f
 import { AppError, unauthorized } from "../errors.js";
 import type { ExternalIssuer } from "./external.js";
 import { OWN_ALGORITHM } from "./keys.js";
+import type { VerifiedTokens } from "./verified-tokens.js";
 
 /** What a token's verified claims say, before the database is consulted. */
 export type VerifiedToken = { kind: "user"; userId: string; tokenId: string } | { kind: "run"; runId: string; projectId: string };
@@ -12,6 +13,8 @@ export interface VerifierConfig {
   clockTolerance: number;
   ownKeys: JWTVerifyGetKey;
   external?: ExternalIssuer;
+  /** Our own tokens verified before (never the external issuer's). */
+  verified?: VerifiedTokens;
 }
 
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -59,6 +62,8 @@ function runClaims(payload: JWTPayload): VerifiedToken {
 
 /** Verifies signature, algorithm, issuer, audience and times; says which kind of token it is. */
 export async function verifyToken(token: string, config: VerifierConfig): Promise<VerifiedToken> {
+  const known = config.verified?.get(token);
+  if (known) return known;
   let unverifiedIssuer: unknown;
   try {
     unverifiedIssuer = decodeJwt(token).iss;
@@ -90,6 +95,12 @@ export async function verifyToken(token: string, config: VerifierConfig): Promis
     throw rejection(e, external);
   }
 
+  const verified = claimsOf(payload, external !== undefined);
+  if (!external) config.verified?.remember(token, verified, payload.exp === undefined ? undefined : (payload.exp + config.clockTolerance) * 1000);
+  return verified;
+}
+
+function claimsOf(payload: JWTPayload, external: boolean): VerifiedToken {
   const sub = String(payload.sub);
   if (sub.startsWith("run:")) {
     if (!external && payload.exp === undefined) throw unauthorized("The run token has no expiry (exp)");

@@ -6,6 +6,7 @@ import { deleteItemsBatches } from "../services/items.js";
 import { parseParams, parseQueryString } from "./params.js";
 import type { RawRoute } from "./raw-routes.js";
 import { decodeItemsPath, matchItemsPath } from "./items-path.js";
+import { collectionLookahead, decodedSegment } from "./lookahead.js";
 import { sendError } from "./respond.js";
 import { holdStreamSlot } from "./stream-slots.js";
 import { clientGone, JsonStreamWriter } from "./stream-writer.js";
@@ -21,16 +22,16 @@ export const deleteItemsRoute: RawRoute = {
   matches: (method, pathname) => method === "DELETE" && matchItemsPath(pathname) !== null,
   async handle(req, res, url, services) {
     const { env, log, db } = services;
-    const principal = await services.auth.authenticate(req.headers.authorization);
+    const path = matchItemsPath(url.pathname)!;
+    const principal = await services.auth.authenticate(req.headers.authorization, collectionLookahead(decodedSegment(path.rawName), url));
     holdStreamSlot(services, principal, res);
-    const { name, key } = decodeItemsPath(matchItemsPath(url.pathname)!);
+    const { name, key } = decodeItemsPath(path);
     const params = parseParams(deleteItems.query, parseQueryString(url.search));
     const filter = filterFromParams(env, key, params);
-    const collection = await resolveCollection(db.prisma, principal, name, params.project_id, key === undefined ? "deleteAll" : "write");
+    const collection = await resolveCollection(db.sql, principal, name, params.project_id, key === undefined ? "deleteAll" : "write");
     const signal = clientGone(req, res);
-    const batches = deleteItemsBatches(db.prisma, collection.id, filter, { batchSize: env.DELETE_BATCH_SIZE, signal });
+    const batches = deleteItemsBatches(db.sql, collection.id, filter, { batchSize: env.DELETE_BATCH_SIZE, signal });
     let next = await batches.next();
-    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
     const out = new JsonStreamWriter(res, signal);
     try {
       await out.push('{"keys":[');
@@ -47,7 +48,7 @@ export const deleteItemsRoute: RawRoute = {
       if (next.value.aborted) return;
       await out.end(`],"deleted":${next.value.count}}`);
     } catch (e) {
-      log.error("delete stream failed after the response started; aborting it", { path: url.pathname, ...errorFields(e) });
+      if (res.headersSent) log.error("delete stream failed after the response started; aborting it", { path: url.pathname, ...errorFields(e) });
       sendError(res, e, log);
     }
   },

@@ -5,6 +5,7 @@ import { planFetch } from "../services/item-requests.js";
 import { parseParams, parseQueryString } from "./params.js";
 import type { RawRoute } from "./raw-routes.js";
 import { decodeItemsPath, matchItemsPath } from "./items-path.js";
+import { collectionLookahead, decodedSegment } from "./lookahead.js";
 import { sendError } from "./respond.js";
 import { holdStreamSlot } from "./stream-slots.js";
 import { clientGone, JsonStreamWriter } from "./stream-writer.js";
@@ -18,15 +19,15 @@ export const getItemsRoute: RawRoute = {
   matches: (method, pathname) => method === "GET" && matchItemsPath(pathname) !== null,
   async handle(req, res, url, services) {
     const { env, log, db } = services;
-    const principal = await services.auth.authenticate(req.headers.authorization);
+    const path = matchItemsPath(url.pathname)!;
+    const principal = await services.auth.authenticate(req.headers.authorization, collectionLookahead(decodedSegment(path.rawName), url, decodedSegment(path.rawKey)));
     holdStreamSlot(services, principal, res);
-    const { name, key } = decodeItemsPath(matchItemsPath(url.pathname)!);
+    const { name, key } = decodeItemsPath(path);
     const params = parseParams(getItems.query, parseQueryString(url.search));
-    const plan = await planFetch(db.prisma, env, principal, { ...params, name, key });
+    const plan = await planFetch(db.sql, env, principal, { ...params, name, key });
     const signal = clientGone(req, res);
     const batches = plan.stream(signal);
     let next = await batches.next();
-    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
     const out = new JsonStreamWriter(res, signal);
     try {
       await out.push('{"results":[');
@@ -43,7 +44,7 @@ export const getItemsRoute: RawRoute = {
       if (end.aborted) return;
       await out.end(`],"end_offset":${plan.startOffset + end.count},"cursor":${JSON.stringify(plan.nextCursor(end))}}`);
     } catch (e) {
-      log.error("item stream failed after the response started; aborting it", { path: url.pathname, ...errorFields(e) });
+      if (res.headersSent) log.error("item stream failed after the response started; aborting it", { path: url.pathname, ...errorFields(e) });
       await batches.return(undefined as never).catch(() => {});
       sendError(res, e, log);
     }

@@ -9,6 +9,7 @@ import { deleteItem, deleteItemsBatches } from "../services/items.js";
 import { lightningFilter } from "../services/lightning-wire.js";
 import { keyProblem } from "../services/patterns.js";
 import { parseParams, parseQueryString } from "./params.js";
+import { collectionLookahead } from "./lookahead.js";
 import { sendJson } from "./respond.js";
 import { holdStreamSlot } from "./stream-slots.js";
 import { clientGone } from "./stream-writer.js";
@@ -17,12 +18,12 @@ import { setImmediate as yieldToIo } from "node:timers/promises";
 /** DELETE /lightning/collections/{name}/{key}: 200 `{key, deleted: 1, error: null}`, or `deleted: 0, error: "Item Not Found"`. */
 export async function deleteLightningItem(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, name: string, key: string): Promise<void> {
   const { env, db } = services;
-  const principal = await services.auth.authenticate(req.headers.authorization);
+  const principal = await services.auth.authenticate(req.headers.authorization, collectionLookahead(name, url));
   const params = parseParams(deleteItemContract.query, parseQueryString(url.search));
   const problem = keyProblem(key, env.MAX_KEY_LENGTH);
   if (problem) throw badRequest(`Invalid key: ${problem}`);
-  const collection = await resolveCollection(db.prisma, principal, name, params.project_id, "write");
-  const deleted = await deleteItem(db.prisma, collection.id, key);
+  const collection = await resolveCollection(db.sql, principal, name, params.project_id, "write");
+  const deleted = await deleteItem(db.sql, collection.id, key);
   const body: z.infer<typeof deleteItemContract.output> = deleted ? { key, deleted: 1, error: null } : { key, deleted: 0, error: "Item Not Found" };
   sendJson(res, 200, body);
 }
@@ -33,13 +34,13 @@ export async function deleteLightningItem(req: IncomingMessage, res: ServerRespo
  */
 export async function deleteLightningItems(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, name: string): Promise<void> {
   const { env, db } = services;
-  const principal = await services.auth.authenticate(req.headers.authorization);
+  const principal = await services.auth.authenticate(req.headers.authorization, collectionLookahead(name, url));
   holdStreamSlot(services, principal, res);
   const params = parseParams(deleteItemsContract.query, parseQueryString(url.search));
   const filter = lightningFilter(env, params.key, params);
   const action = params.key === undefined ? "deleteAll" : "write";
-  const collection = await resolveCollection(db.prisma, principal, name, params.project_id, action);
-  const batches = deleteItemsBatches(db.prisma, collection.id, filter, { batchSize: env.DELETE_BATCH_SIZE, signal: clientGone(req, res) });
+  const collection = await resolveCollection(db.sql, principal, name, params.project_id, action);
+  const batches = deleteItemsBatches(db.sql, collection.id, filter, { batchSize: env.DELETE_BATCH_SIZE, signal: clientGone(req, res) });
   let next = await batches.next();
   while (!next.done) {
     await yieldToIo(); // the embedded database answers without I/O: let a disconnect be noticed

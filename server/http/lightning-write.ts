@@ -8,6 +8,7 @@ import { validateUpsertItems } from "../services/item-requests.js";
 import { upsertItems } from "../services/items.js";
 import { readJsonBody } from "./body.js";
 import { parseParams, parseQueryString } from "./params.js";
+import { collectionLookahead } from "./lookahead.js";
 import { sendJson } from "./respond.js";
 
 type UpsertResult = z.infer<typeof putItem.output>;
@@ -40,15 +41,15 @@ async function writeItems(res: ServerResponse, services: Services, collectionId:
     const e = errors[0]!;
     return rejected(res, items.length === 1 ? e.message : `item ${e.index}${e.key === null ? "" : ` (key ${JSON.stringify(e.key)})`}: ${e.message}`);
   }
-  const outcome = valid.length ? await upsertItems(services.db.prisma, collectionId, valid) : { written: 0 };
+  const outcome = valid.length ? await upsertItems(services.db.sql, collectionId, valid) : { written: 0 };
   sendJson(res, 200, { upserted: outcome.written, error: null } satisfies UpsertResult);
 }
 
 /** PUT /lightning/collections/{name}/{key} {"value": "<string>"} → 200 {"upserted": 1, "error": null}. */
 export async function putLightningItem(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, name: string, key: string): Promise<void> {
-  const principal = await services.auth.authenticate(req.headers.authorization);
+  const principal = await services.auth.authenticate(req.headers.authorization, collectionLookahead(name, url));
   const params = parseParams(putItem.query, parseQueryString(url.search));
-  const collection = await resolveCollection(services.db.prisma, principal, name, params.project_id, "write");
+  const collection = await resolveCollection(services.db.sql, principal, name, params.project_id, "write");
   const body = await readJsonBody(req, services.env);
   const parsed = putItem.body.safeParse(body);
   if (!parsed.success) return rejected(res, bodyProblem(body, parsed.error.issues));
@@ -57,9 +58,9 @@ export async function putLightningItem(req: IncomingMessage, res: ServerResponse
 
 /** POST /lightning/collections/{name} {"items": [{key, value}]} → 200 {"upserted": n, "error": null}; 422 when invalid. */
 export async function postLightningItems(req: IncomingMessage, res: ServerResponse, url: URL, services: Services, name: string): Promise<void> {
-  const principal = await services.auth.authenticate(req.headers.authorization);
+  const principal = await services.auth.authenticate(req.headers.authorization, collectionLookahead(name, url));
   const params = parseParams(postItems.query, parseQueryString(url.search));
-  const collection = await resolveCollection(services.db.prisma, principal, name, params.project_id, "write");
+  const collection = await resolveCollection(services.db.sql, principal, name, params.project_id, "write");
   const body = await readJsonBody(req, services.env);
   const parsed = postItems.body.safeParse(body);
   if (!parsed.success) return rejected(res, bodyProblem(body, parsed.error.issues));

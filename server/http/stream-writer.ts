@@ -11,28 +11,81 @@ export function clientGone(req: IncomingMessage, res: ServerResponse): AbortSign
   return controller.signal;
 }
 
+const HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+
 /**
- * Buffers small pieces into writes of about `flushBytes`, waiting for 'drain' when the socket is full
- * (backpressure). Writes nothing once the signal is aborted.
+ * A 200 JSON answer written as it is produced: small pieces are buffered into writes of about
+ * `flushBytes`, waiting for 'drain' when the socket is full (backpressure); nothing is written once the
+ * signal is aborted.
+ *
+ * The status line waits for the first batch to be sent: an answer that is complete by then (most
+ * answers: one item, one page) goes out as one write with a Content-Length, and an error before it
+ * still gets a proper error answer (res.headersSent stays false until then). With `tailApart`, the text
+ * given to end() is always a write of its own, after the rest.
  */
 export class JsonStreamWriter {
   private pending: string[] = [];
   private pendingLength = 0;
+  /** flush() was called before anything was sent: send at the next turn of the event loop or the next push. */
+  private firstFlushDue = false;
+  private ended = false;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly signal: AbortSignal,
-    private readonly flushBytes = 64 * 1024,
+    private readonly options: { flushBytes?: number; tailApart?: boolean } = {},
   ) {}
 
-  async push(text: string): Promise<void> {
-    this.pending.push(text);
-    this.pendingLength += text.length;
-    if (this.pendingLength >= this.flushBytes) await this.flush();
+  private get flushBytes(): number {
+    return this.options.flushBytes ?? 64 * 1024;
   }
 
+  async push(text: string): Promise<void> {
+    // More is coming after a batch was flushed: the answer is not complete, send the batch now.
+    if (this.firstFlushDue) await this.write();
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    if (this.pendingLength >= this.flushBytes) await this.write();
+  }
+
+  /** The end of a batch: what is buffered should reach the client now. */
   async flush(): Promise<void> {
-    if (this.pending.length === 0 || this.signal.aborted) return;
+    if (this.res.headersSent) return this.write();
+    if (this.firstFlushDue) return;
+    this.firstFlushDue = true;
+    // Reading the next batch takes I/O (PostgreSQL server): send this one meanwhile. The embedded
+    // database may answer without I/O; then the next batch's first push() sends it.
+    setImmediate(() => {
+      if (this.firstFlushDue && !this.ended) void this.write();
+    });
+  }
+
+  async end(text: string): Promise<void> {
+    this.ended = true;
+    if (this.signal.aborted) return;
+    if (!this.res.headersSent && !this.options.tailApart) {
+      this.pending.push(text);
+      const body = this.pending.join("");
+      this.pending = [];
+      this.res.writeHead(200, { ...HEADERS, "content-length": Buffer.byteLength(body) });
+      this.res.end(body);
+      return;
+    }
+    if (this.options.tailApart) await this.write();
+    if (this.signal.aborted) return;
+    this.pending.push(text);
+    const chunk = this.pending.join("");
+    this.pending = [];
+    this.pendingLength = 0;
+    if (!this.res.headersSent) this.res.writeHead(200, HEADERS);
+    this.res.end(chunk); // the last chunk and the chunked encoding's terminator in one write
+  }
+
+  private async write(): Promise<void> {
+    this.firstFlushDue = false;
+    if (this.signal.aborted) return;
+    if (!this.res.headersSent) this.res.writeHead(200, HEADERS);
+    if (this.pending.length === 0) return;
     const chunk = this.pending.join("");
     this.pending = [];
     this.pendingLength = 0;
@@ -46,11 +99,5 @@ export class JsonStreamWriter {
       this.res.on("drain", done);
       this.signal.addEventListener("abort", done);
     });
-  }
-
-  async end(text: string): Promise<void> {
-    await this.push(text);
-    await this.flush();
-    if (!this.signal.aborted) this.res.end();
   }
 }

@@ -29,8 +29,8 @@ async function* streamEvents(
   input: getItems.GetItemsParams,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<getItems.StreamEvent> {
-  const { prisma } = ctx.services.db;
-  const plan = await planFetch(prisma, ctx.services.env, ctx.principal, input);
+  const { sql } = ctx.services.db;
+  const plan = await planFetch(sql, ctx.services.env, ctx.principal, input);
   const stream = plan.stream(signal ?? ctx.signal);
   let next = await stream.next();
   while (!next.done) {
@@ -48,8 +48,8 @@ export const itemsRouter = router({
     .input(getItems.input)
     .output(getItems.output)
     .query(async ({ ctx, input }) => {
-      const { prisma } = ctx.services.db;
-      const plan = await planFetch(prisma, ctx.services.env, ctx.principal, input);
+      const { sql } = ctx.services.db;
+      const plan = await planFetch(sql, ctx.services.env, ctx.principal, input);
       const stream = plan.stream(ctx.signal);
       const results: Item[] = [];
       let next = await stream.next();
@@ -78,9 +78,9 @@ export const itemsRouter = router({
     .input(upsertItems.input)
     .output(upsertItems.output)
     .mutation(async ({ ctx, input }) => {
-      const { prisma } = ctx.services.db;
-      const collection = await resolveCollection(prisma, ctx.principal, input.name, input.project_id, "write");
-      const answer = await upsertRequest(prisma, ctx.services.env, collection.id, input.items);
+      const { sql } = ctx.services.db;
+      const collection = await resolveCollection(sql, ctx.principal, input.name, input.project_id, "write");
+      const answer = await upsertRequest(sql, ctx.services.env, collection.id, input.items);
       if (answer.status === 422) {
         throw new AppError(
           "UNPROCESSABLE_CONTENT",
@@ -96,11 +96,11 @@ export const itemsRouter = router({
     .input(deleteItems.input)
     .output(deleteItems.output)
     .mutation(async ({ ctx, input }) => {
-      const { prisma } = ctx.services.db;
+      const { sql } = ctx.services.db;
       const filter = filterFromParams(ctx.services.env, input.key, input);
-      const collection = await resolveCollection(prisma, ctx.principal, input.name, input.project_id, input.key === undefined ? "deleteAll" : "write");
+      const collection = await resolveCollection(sql, ctx.principal, input.name, input.project_id, input.key === undefined ? "deleteAll" : "write");
       const keys: string[] = [];
-      for await (const batch of deleteItemsBatches(prisma, collection.id, filter, { batchSize: ctx.services.env.DELETE_BATCH_SIZE })) {
+      for await (const batch of deleteItemsBatches(sql, collection.id, filter, { batchSize: ctx.services.env.DELETE_BATCH_SIZE })) {
         keys.push(...batch);
       }
       return { keys, deleted: keys.length };

@@ -1,6 +1,8 @@
-import type { PrismaClient } from "../db.js";
+import { Prisma } from "../generated/prisma/client.js";
+import type { Sql } from "../db.js";
 import { conflict, forbidden, notFound } from "../errors.js";
 import { may, visibleProjects, type Action, type Principal } from "../auth/principal.js";
+import type { ItemRow } from "./items.js";
 
 export interface ResolvedCollection {
   id: string;
@@ -21,7 +23,7 @@ const actionWords: Record<Action, string> = {
  * 403 when it is visible but the action needs a role or scope the principal lacks.
  */
 export async function resolveCollection(
-  prisma: PrismaClient,
+  sql: Sql,
   principal: Principal,
   name: string,
   projectId: string | undefined,
@@ -30,13 +32,16 @@ export async function resolveCollection(
   let projects = visibleProjects(principal);
   // Project ids are stored in lower case; a UUID may arrive in either.
   if (projectId) projects = projects.filter((p) => p === projectId.toLowerCase());
-  const found = projects.length
-    ? await prisma.collection.findMany({
-        where: { name, projectId: { in: projects } },
-        select: { id: true, name: true, projectId: true },
-        take: 2,
-      })
-    : [];
+  const ahead = principal.kind === "user" ? principal.lookahead : undefined;
+  const found =
+    ahead && ahead.name === name && ahead.projectId === (projectId ? projectId.toLowerCase() : undefined)
+      ? ahead.found // read with the token, under the same conditions
+      : projects.length
+        ? await sql.query<ResolvedCollection>(Prisma.sql`
+            SELECT id::text AS id, name, project_id::text AS "projectId" FROM collections
+            WHERE name = ${name} AND project_id = ANY(${projects}::uuid[])
+            LIMIT 2`, { prepare: true })
+        : [];
   if (found.length === 0) throw notFound(`Collection '${name}' not found`);
   if (found.length > 1) {
     throw conflict(
@@ -52,4 +57,14 @@ export async function resolveCollection(
     );
   }
   return collection;
+}
+
+/**
+ * The item `key` of the resolved collection as read with the token (CollectionLookahead), or undefined
+ * when it was not read along: null means it was read and does not exist.
+ */
+export function lookaheadItem(principal: Principal, collectionId: string, key: string): ItemRow | null | undefined {
+  const ahead = principal.kind === "user" ? principal.lookahead : undefined;
+  if (!ahead || ahead.item === undefined || ahead.key !== key || ahead.found.length !== 1 || ahead.found[0]!.id !== collectionId) return undefined;
+  return ahead.item;
 }

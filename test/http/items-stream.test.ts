@@ -97,21 +97,22 @@ describe("GET stream", () => {
   });
 
   it("a failure after the first byte aborts the transfer instead of ending valid JSON, and is logged", async () => {
-    const prisma = server.services.db.prisma as unknown as { $queryRaw: (...args: unknown[]) => Promise<unknown> };
-    const original = prisma.$queryRaw;
-    let calls = 0;
-    prisma.$queryRaw = function (this: unknown, ...args: unknown[]) {
-      // The collection lookup uses the ORM; raw queries here are the batches: fail the third one.
-      if (++calls === 3) return Promise.reject(new Error("injected failure"));
-      return original.apply(this, args);
-    };
+    const sql = server.services.db.sql;
+    const original = sql.query;
+    let batches = 0;
+    sql.query = function (statement) {
+      // Fail the second batch of items, after the first has been sent.
+      if (statement.text.includes("ORDER BY items.seq") && ++batches === 2) return Promise.reject(new Error("injected failure"));
+      return original.call(sql, statement);
+    } as typeof original;
     try {
       const res = await fetch(`${server.url}/collections/${name}`, { headers: tenant.users.viewer.headers });
       expect(res.status).toBe(200);
       await expect(res.text()).rejects.toThrow();
     } finally {
-      prisma.$queryRaw = original;
+      sql.query = original;
     }
+    expect(batches).toBe(2);
     expect(server.services.logs.some((l) => l.level === "error" && String(l.msg).includes("aborting"))).toBe(true);
     expect((await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=1`)).status).toBe(200);
   });

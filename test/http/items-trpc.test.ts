@@ -84,15 +84,15 @@ describe("tRPC", () => {
     expect((await call(server, tenant.users.editor, "POST", `/collections/${name}`, items)).status).toBe(201);
     // The third database batch waits until the client holds the first one: a server that buffered the
     // whole answer before sending would never let that happen (the test would time out).
-    const prisma = server.services.db.prisma as unknown as { $queryRaw: (...args: unknown[]) => Promise<unknown> };
-    const original = prisma.$queryRaw;
+    const sql = server.services.db.sql;
+    const original = sql.query;
     let firstArrived!: () => void;
     const arrived = new Promise<void>((resolve) => (firstArrived = resolve));
     let calls = 0;
-    prisma.$queryRaw = async function (this: unknown, ...args: unknown[]) {
-      if (++calls === 3) await arrived;
-      return original.apply(this, args);
-    };
+    sql.query = async function (statement) {
+      if (statement.text.includes("ORDER BY items.seq") && ++calls === 3) await arrived;
+      return original.call(sql, statement);
+    } as typeof original;
     const keys: string[] = [];
     let batches = 0;
     let end: { end_offset: number; cursor: string | null } | undefined;
@@ -111,7 +111,7 @@ describe("tRPC", () => {
         }
       }
     } finally {
-      prisma.$queryRaw = original;
+      sql.query = original;
     }
     expect(batches).toBeGreaterThan(1);
     expect(keys).toEqual(items.map((i) => i.key));

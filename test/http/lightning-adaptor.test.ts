@@ -35,7 +35,7 @@ const listRequests = (name: string) =>
 
 async function createdOf(name: string, key: string): Promise<string> {
   const c = await server.services.db.prisma.collection.findFirstOrThrow({ where: { name, projectId: tenant.project.id } });
-  return (await getItem(server.services.db.prisma, c.id, key))!.created;
+  return (await getItem(server.services.db.sql, c.id, key))!.created;
 }
 
 describe("@openfn/language-collections against /lightning/collections", () => {

@@ -52,7 +52,7 @@ describe("interop between the Lightning dialect and the primary API", () => {
   it("returns the stored JSON text unchanged (big numbers keep their digits)", async () => {
     const name = await tenant.collection();
     const c = await server.services.db.prisma.collection.findFirstOrThrow({ where: { name, projectId: tenant.project.id } });
-    await upsertItems(server.services.db.prisma, c.id, [{ key: "big", valueJson: '{"n":12345678901234567890}' }]);
+    await upsertItems(server.services.db.sql, c.id, [{ key: "big", valueJson: '{"n":12345678901234567890}' }]);
     const one = await call(server, tenant.users.viewer, "GET", lp(name, "/big"));
     expect(one.body.value).toBe('{"n":12345678901234567890}');
     const list = await call(server, tenant.users.viewer, "GET", lp(name));

@@ -7,6 +7,10 @@ import { randomUUID } from "node:crypto";
 import { exportJWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuth } from "../../server/auth/index.js";
+import { loadExternalIssuer } from "../../server/auth/external.js";
+import { loadOwnKeys } from "../../server/auth/keys.js";
+import { VerifiedTokens } from "../../server/auth/verified-tokens.js";
+import { verifyToken } from "../../server/auth/verify.js";
 import type { AuthService } from "../../server/context.js";
 import { ConfigError } from "../../server/env.js";
 import { bearer, decodePart, keyPair, sign } from "../support/auth.js";
@@ -174,5 +178,27 @@ describe("run tokens of an external issuer", () => {
     const down = await auth({ EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_JWKS_URL: url });
     const token = await sign(k.privateKey, claims(), { alg: "ES256", kid: "remote-1" });
     await expect(principalOf(down, token)).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE" });
+  });
+});
+
+describe("verified tokens", () => {
+  it("remembers our own tokens once verified, never an external issuer's", async () => {
+    const orchestrator = keyPair("rsa");
+    const env = testEnv({ DATA_DIR: dir, EXTERNAL_RUN_TOKEN_ISSUER: "lightning", EXTERNAL_RUN_TOKEN_PUBLIC_KEY: orchestrator.publicPem });
+    const keys = await loadOwnKeys(env);
+    const verified = new VerifiedTokens();
+    const config = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, clockTolerance: 0, ownKeys: keys.verificationKeys, external: loadExternalIssuer(env), verified };
+    const a = await createAuth(env, services.db);
+    const own = (await a.createRunToken({ projectId })).token;
+    const external = await sign(orchestrator.privateKey, { iss: "lightning", aud: "collections", sub: "run:ext-2", project_id: projectId, exp: now() + 300 }, { alg: "RS256" });
+
+    expect(await verifyToken(own, config)).toEqual({ kind: "run", runId: expect.any(String), projectId });
+    expect(verified.get(own)).toEqual({ kind: "run", runId: expect.any(String), projectId });
+    expect(await verifyToken(external, config)).toEqual({ kind: "run", runId: "ext-2", projectId });
+    expect(verified.get(external)).toBeUndefined();
+    expect(verified.size).toBe(1);
+    // A token that fails verification is not remembered either.
+    await expect(verifyToken(own.slice(0, -2) + (own.endsWith("AA") ? "BB" : "AA"), config)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    expect(verified.size).toBe(1);
   });
 });

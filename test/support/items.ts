@@ -35,7 +35,7 @@ export async function seed(server: TestServer, collectionName: string, projectId
   const { upsertItems } = await import("../../server/services/items.js");
   const c = await server.services.db.prisma.collection.findFirstOrThrow({ where: { name: collectionName, projectId }, select: { id: true } });
   for (let i = 0; i < items.length; i += 5000) {
-    await upsertItems(server.services.db.prisma, c.id, items.slice(i, i + 5000).map((it) => ({ key: it.key, valueJson: JSON.stringify(it.value) })));
+    await upsertItems(server.services.db.sql, c.id, items.slice(i, i + 5000).map((it) => ({ key: it.key, valueJson: JSON.stringify(it.value) })));
   }
 }
 
