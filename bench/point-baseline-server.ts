@@ -2,8 +2,9 @@ import http from "node:http";
 import pg from "pg";
 
 // The hand-written baseline of scenario 4: node:http + pg and nothing else. It answers
-// GET /collections/{name}/{key} with the statement the service runs for an exact key
-// (server/services/items.ts streamItems) and the same JSON document, without authentication.
+// GET /collections/{name}/{key} with the item query of server/services/items.ts streamItems for an exact
+// key and the same JSON document, without authentication. The service answers a plain point read with
+// its token check's statement, which reads the item too (server/auth/user-tokens.ts): one statement each.
 // Started by bench/run.ts like the service (node --import tsx, PORT=0, a "listening" line on stdout).
 
 const collections = new Map(Object.entries(JSON.parse(process.env.BENCH_COLLECTIONS ?? "{}") as Record<string, string>));

@@ -58,12 +58,17 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
     const connectionTokens = await mintTokens(service.url, tenant.token, 32);
 
     const data = runs("upsert") ? upsertData(sizes.upsert) : undefined;
-    for (const clients of data ? [1, 4] : []) {
-      step(`upsert: ${sizes.upsert} items + ${sizes.upsert} updates, ${clients} client(s): baseline`);
-      const baseline = await upsertThroughPg(db, await tenant.collection(`up-${clients}-pg`), data!, clients);
-      step(`upsert: ${clients} client(s): service`);
-      await tenant.collection(`up-${clients}-svc`);
-      const svc = await upsertThroughService(service.url, tenant.token, `up-${clients}-svc`, data!, clients);
+    // The issue's scenarios write one collection; "4 clients, 4 collections" (no target) shows what the
+    // collection lock costs: writers of new keys into one collection take turns (server/services/items.ts).
+    for (const [clients, spread] of data ? ([[1, 1], [4, 1], [4, 4]] as const) : []) {
+      const label = `${clients} client(s), ${spread} collection(s)`;
+      const names = Array.from({ length: spread }, (_, i) => `up-${clients}x${spread}-${i}`);
+      step(`upsert: ${sizes.upsert} items + ${sizes.upsert} updates, ${label}: baseline`);
+      const ids = await Promise.all(names.map((n) => tenant.collection(`${n}-pg`)));
+      const baseline = await upsertThroughPg(db, ids, data!, clients);
+      step(`upsert: ${label}: service`);
+      await Promise.all(names.map((n) => tenant.collection(`${n}-svc`)));
+      const svc = await upsertThroughService(service.url, tenant.token, names.map((n) => `${n}-svc`), data!, clients);
       figures.upsert.push({ service: svc, baseline });
     }
 

@@ -29,11 +29,12 @@ export function buildReport(f: Figures, judged: boolean): Report {
   };
 
   for (const { service: s, baseline: b } of f.upsert) {
-    const name = `upsert ${s.clients} client${s.clients > 1 ? "s" : ""}`;
+    const spread = s.collections > 1;
+    const name = `upsert ${s.clients} client${s.clients > 1 ? "s" : ""}${spread ? `, ${s.collections} colls` : ""}`;
     const ratio = s.itemsPerSec / b.itemsPerSec;
     rows.push({ scenario: name, metric: "insert items/s", service: s.insertItemsPerSec, baseline: b.insertItemsPerSec, ratio: s.insertItemsPerSec / b.insertItemsPerSec, target: "" });
     rows.push({ scenario: name, metric: "update items/s", service: s.updateItemsPerSec, baseline: b.updateItemsPerSec, ratio: s.updateItemsPerSec / b.updateItemsPerSec, target: "" });
-    rows.push({ scenario: name, metric: "items/s (both rounds)", service: s.itemsPerSec, baseline: b.itemsPerSec, ratio, target: target(name, ratio >= 0.7, ">= 0.7") });
+    rows.push({ scenario: name, metric: "items/s (both rounds)", service: s.itemsPerSec, baseline: b.itemsPerSec, ratio, target: spread ? "" : target(name, ratio >= 0.7, ">= 0.7") });
   }
 
   const small = f.stream[0]?.service;
@@ -91,7 +92,8 @@ export function buildReport(f: Figures, judged: boolean): Report {
     rows.push({ scenario: "point reads x32", metric: "machine CPU ms/request", service: s.machineCpuMsPerRequest, baseline: b.machineCpuMsPerRequest, ratio: s.machineCpuMsPerRequest / b.machineCpuMsPerRequest, target: "" });
   }
 
-  const upsertRatio = f.upsert.length ? Math.min(...f.upsert.map((u) => u.service.itemsPerSec / u.baseline.itemsPerSec)) : null;
+  const targeted = f.upsert.filter((u) => u.service.collections === 1);
+  const upsertRatio = targeted.length ? Math.min(...targeted.map((u) => u.service.itemsPerSec / u.baseline.itemsPerSec)) : null;
   const last = f.stream[f.stream.length - 1];
   const rounded = (n: number | null) => (n === null || !Number.isFinite(n) ? null : round(n));
   return {

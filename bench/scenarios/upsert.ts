@@ -33,6 +33,8 @@ export function upsertData(count: number): UpsertData {
 
 export interface UpsertFigures {
   clients: number;
+  /** Collections written: 1 (the issue's scenario), or one per client (writers of different collections take no common lock). */
+  collections: number;
   insertItemsPerSec: number;
   updateItemsPerSec: number;
   /** All items (insert + update rounds) over the time of both rounds. */
@@ -40,34 +42,39 @@ export interface UpsertFigures {
 }
 
 /** Runs `clients` workers over the chunks of one round; returns the elapsed ms. */
-async function round(data: UpsertData, clients: number, send: (chunk: number) => Promise<void>): Promise<number> {
+async function round(data: UpsertData, clients: number, send: (chunk: number, worker: number) => Promise<void>): Promise<number> {
   let next = 0;
   const started = process.hrtime.bigint();
   await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (let c = next++; c < data.chunks.length; c = next++) await send(c);
+    Array.from({ length: clients }, async (_, worker) => {
+      for (let c = next++; c < data.chunks.length; c = next++) await send(c, worker);
     }),
   );
   return ms(started);
 }
 
-function figures(data: UpsertData, clients: number, insertMs: number, updateMs: number): UpsertFigures {
+function figures(data: UpsertData, clients: number, collections: number, insertMs: number, updateMs: number): UpsertFigures {
   return {
     clients,
+    collections,
     insertItemsPerSec: data.count / (insertMs / 1000),
     updateItemsPerSec: data.count / (updateMs / 1000),
     itemsPerSec: (2 * data.count) / ((insertMs + updateMs) / 1000),
   };
 }
 
-export async function upsertThroughService(baseUrl: string, token: string, collection: string, data: UpsertData, clients: number): Promise<UpsertFigures> {
+/**
+ * Chunk c of the data always goes to the same collection, collections[c % n], so that the update round
+ * updates what the insert round created (with one collection per client, each gets a share of the keys).
+ */
+export async function upsertThroughService(baseUrl: string, token: string, collections: string[], data: UpsertData, clients: number): Promise<UpsertFigures> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const url = `${baseUrl}/collections/${collection}`;
   const timed: Record<1 | 2, number> = { 1: 0, 2: 0 };
   try {
     for (const r of [1, 2] as const) {
       timed[r] = await round(data, clients, async (c) => {
+        const url = `${baseUrl}/collections/${collections[c % collections.length]}`;
         const answer = await request(agent, url, "POST", headers, data.chunks[c]!.bodies[r]);
         const expected = r === 1 ? 201 : 200;
         if (answer.status !== expected) throw new Error(`upsert answered ${answer.status} (expected ${expected}): ${answer.body.slice(0, 300)}`);
@@ -76,7 +83,7 @@ export async function upsertThroughService(baseUrl: string, token: string, colle
   } finally {
     agent.destroy();
   }
-  return figures(data, clients, timed[1], timed[2]);
+  return figures(data, clients, collections.length, timed[1], timed[2]);
 }
 
 const baselineSql = `
@@ -84,14 +91,14 @@ const baselineSql = `
   SELECT $1::uuid, t.k, t.v, now(), now() FROM unnest($2::text[], $3::text[]) AS t(k, v)
   ON CONFLICT (collection_id, key) DO UPDATE SET value = EXCLUDED.value, updated = EXCLUDED.updated`;
 
-export async function upsertThroughPg(pool: pg.Pool, collectionId: string, data: UpsertData, clients: number): Promise<UpsertFigures> {
+export async function upsertThroughPg(pool: pg.Pool, collectionIds: string[], data: UpsertData, clients: number): Promise<UpsertFigures> {
   const timed: Record<1 | 2, number> = { 1: 0, 2: 0 };
   for (const r of [1, 2] as const) {
     timed[r] = await round(data, clients, async (c) => {
       const chunk = data.chunks[c]!;
-      const result = await pool.query(baselineSql, [collectionId, chunk.keys, chunk.values[r]]);
+      const result = await pool.query(baselineSql, [collectionIds[c % collectionIds.length], chunk.keys, chunk.values[r]]);
       if (result.rowCount !== chunk.keys.length) throw new Error(`baseline upsert wrote ${result.rowCount} rows`);
     });
   }
-  return figures(data, clients, timed[1], timed[2]);
+  return figures(data, clients, collectionIds.length, timed[1], timed[2]);
 }
