@@ -53,7 +53,7 @@ export function buildReport(f: Figures, judged: boolean): Report {
       service: s.peakRssMb ?? NaN,
       baseline: "",
       ratio: "",
-      target: growth === undefined ? "" : target("stream memory", growth <= 32, `+${round(growth, 1)} MB over the smaller read, <= 32`),
+      target: growth === undefined ? "" : target("stream memory", growth <= 32, `${growth >= 0 ? "+" : ""}${round(growth, 1)} MB over the smaller read, <= 32`),
     });
   }
 
