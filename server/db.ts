@@ -38,6 +38,8 @@ export interface StorageConfig {
   DB_CONNECT_TIMEOUT_MS?: number;
   /** PostgreSQL server only: the server cancels a statement running longer (0 = never). */
   DB_STATEMENT_TIMEOUT_MS?: number;
+  /** PostgreSQL server only: keep the hot statements prepared per connection (server/sql.ts). */
+  DB_PREPARED_STATEMENTS?: boolean;
 }
 
 /**
@@ -111,12 +113,12 @@ function lockDataDir(dataDir: string): () => void {
   throw new Error(`Could not lock the data directory ${dataDir}`);
 }
 
-function poolDatabase(kind: StorageKind, pool: pg.Pool, migrationsApplied: string[]): Database {
+function poolDatabase(kind: StorageKind, pool: pg.Pool, migrationsApplied: string[], prepare = true): Database {
   const adapter = new PrismaPg(pool);
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,
-    sql: poolSql(pool),
+    sql: poolSql(pool, { prepare }),
     kind,
     migrationsApplied,
     async ping() {
@@ -154,7 +156,7 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
     } finally {
       await migrationPool.end().catch(() => {});
     }
-    return poolDatabase("postgres", servingPool(config), applied);
+    return poolDatabase("postgres", servingPool(config), applied, config.DB_PREPARED_STATEMENTS ?? true);
   }
 
   if (options.viaServerIfHeld && dataDirHolder(config.DATA_DIR) && existsSync(socketPath(config.DATA_DIR))) {

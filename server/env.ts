@@ -24,6 +24,8 @@ export const envSchema = z.object({
   // Fail fast when PostgreSQL is unreachable or stuck (0 turns a timeout off).
   DB_CONNECT_TIMEOUT_MS: int(0, 5_000),
   DB_STATEMENT_TIMEOUT_MS: int(0, 60_000),
+  // Off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+  DB_PREPARED_STATEMENTS: z.stringbool({ error: "must be true or false" }).default(true),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   SHUTDOWN_TIMEOUT_MS: int(0, 10_000),
 

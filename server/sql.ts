@@ -43,9 +43,9 @@ function preparedName(text: string): string | undefined {
 
 type PgQueryable = Pick<pg.PoolClient, "query">;
 
-function pgStatements(client: PgQueryable): Omit<Sql, "transaction"> {
+function pgStatements(client: PgQueryable, prepared: boolean): Omit<Sql, "transaction"> {
   const run = (s: Prisma.Sql, options: StatementOptions | undefined) => {
-    const name = options?.prepare ? preparedName(s.text) : undefined;
+    const name = prepared && options?.prepare ? preparedName(s.text) : undefined;
     return client.query(name ? { name, text: s.text, values: s.values } : { text: s.text, values: s.values });
   };
   return {
@@ -62,15 +62,16 @@ const nested = (): never => {
   throw new Error("Nested transactions are not supported");
 };
 
-export function poolSql(pool: pg.Pool): Sql {
+/** `prepare: false` ignores StatementOptions.prepare (DB_PREPARED_STATEMENTS=false). */
+export function poolSql(pool: pg.Pool, { prepare = true }: { prepare?: boolean } = {}): Sql {
   return {
-    ...pgStatements(pool),
+    ...pgStatements(pool, prepare),
     async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         await client.query("BEGIN");
-        const result = await work({ ...pgStatements(client), transaction: nested });
+        const result = await work({ ...pgStatements(client, prepare), transaction: nested });
         await client.query("COMMIT");
         return result;
       } catch (e) {
