@@ -72,7 +72,7 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
         const baseline = await upsertThroughPg(db, ids, data!, clients);
         step(`upsert: ${label}, run ${run}/${sizes.upsertRuns}: service`);
         await Promise.all(names.map((n) => tenant.collection(`${n}-svc`)));
-        const svc = await upsertThroughService(service.url, tenant.token, names.map((n) => `${n}-svc`), data!, clients);
+        const svc = await upsertThroughService(service.url, service.pid, tenant.token, names.map((n) => `${n}-svc`), data!, clients);
         repeats.push({ service: svc, baseline });
       }
       const ratioOf = (r: (typeof repeats)[number]) => r.service.itemsPerSec / r.baseline.itemsPerSec;

@@ -2,6 +2,7 @@ import http from "node:http";
 import type pg from "pg";
 import { itemKey, itemValueJson } from "../lib/data.js";
 import { request } from "../lib/http.js";
+import { cpuMs } from "../lib/processes.js";
 import { ms } from "../lib/stats.js";
 
 // Scenario 1: bulk upsert, 1,000 items per POST, N new keys then N updates of the same keys, with 1 and
@@ -39,6 +40,8 @@ export interface UpsertFigures {
   updateItemsPerSec: number;
   /** All items (insert + update rounds) over the time of both rounds. */
   itemsPerSec: number;
+  /** CPU time of the service process per request of 1,000 items (ms); absent for the baseline. */
+  cpuMsPerRequest?: number;
 }
 
 /** Runs `clients` workers over the chunks of one round; returns the elapsed ms. */
@@ -67,8 +70,9 @@ function figures(data: UpsertData, clients: number, collections: number, insertM
  * Chunk c of the data always goes to the same collection, collections[c % n], so that the update round
  * updates what the insert round created (with one collection per client, each gets a share of the keys).
  */
-export async function upsertThroughService(baseUrl: string, token: string, collections: string[], data: UpsertData, clients: number): Promise<UpsertFigures> {
+export async function upsertThroughService(baseUrl: string, pid: number, token: string, collections: string[], data: UpsertData, clients: number): Promise<UpsertFigures> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const cpuBefore = cpuMs(pid);
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   const timed: Record<1 | 2, number> = { 1: 0, 2: 0 };
   try {
@@ -83,7 +87,7 @@ export async function upsertThroughService(baseUrl: string, token: string, colle
   } finally {
     agent.destroy();
   }
-  return figures(data, clients, collections.length, timed[1], timed[2]);
+  return { ...figures(data, clients, collections.length, timed[1], timed[2]), cpuMsPerRequest: (cpuMs(pid) - cpuBefore) / (2 * data.chunks.length) };
 }
 
 const baselineSql = `
