@@ -100,9 +100,12 @@ describe("401 on the REST surface", () => {
   it("an expired token, by its exp and by its row", async () => {
     const { claims } = await viewerToken();
     await expect401(bearer(await sign(key.privateKey, { ...claims, iat: now() - 3600, exp: now() - 60 })), /expired/);
-    const t = await server.services.auth.createUserToken({ userId: tenant.users.viewer.id, expiresInSeconds: 1 });
+    // exp is whole seconds from the current second: created at the start of a second, the 2-second token
+    // surely outlives its first request, even on a loaded machine.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
+    const t = await server.services.auth.createUserToken({ userId: tenant.users.viewer.id, expiresInSeconds: 2 });
     expect((await send(server, bearer(t.token), "GET", "/tokens")).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, t.expiresAt!.getTime() - Date.now() + 100));
     await expect401(bearer(t.token), /expired/);
   });
 
