@@ -40,13 +40,16 @@ export const errorBodySchema = z
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export const collectionNamePattern = /^[a-z0-9]+([-_.][a-z0-9]+)*$/;
+export const COLLECTION_NAME_MAX_LENGTH = 64;
 export const collectionNameSchema = z
   .string()
-  .max(64, "a collection name has at most 64 characters")
+  .max(COLLECTION_NAME_MAX_LENGTH, `a collection name has at most ${COLLECTION_NAME_MAX_LENGTH} characters`)
   .regex(collectionNamePattern, "a collection name is lower-case letters and digits, separated by single '-', '_' or '.'")
   .meta({ description: "Collection name", example: "patients-2024" });
 
 export const uuidSchema = z.uuid();
+/** A UUID in either case (ids are stored in lower case), for checks that need no Zod issue. */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const projectIdQuery = z
   .uuid("project_id must be a UUID")

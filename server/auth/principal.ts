@@ -29,12 +29,13 @@ export type Principal =
  */
 export interface CollectionLookahead {
   name: string;
-  /** Lower case, or undefined when the request gives none. */
+  /** As the request gives it (a UUID in either case), or undefined. */
   projectId: string | undefined;
   /** An exact key the request reads: the item is read along when exactly one collection matches. */
   key?: string;
 }
 
+/** What was read for a CollectionLookahead; `projectId` here is in lower case. */
 export interface LookaheadResult extends CollectionLookahead {
   /** The collections of that name in the user's projects (at most two: more than one is ambiguous). */
   found: { id: string; name: string; projectId: string }[];

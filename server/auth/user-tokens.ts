@@ -1,4 +1,4 @@
-import type { Role, TokenScope } from "../../contracts/common.js";
+import { uuidPattern, type Role, type TokenScope } from "../../contracts/common.js";
 import { Prisma } from "../generated/prisma/client.js";
 import type { PrismaClient, Sql } from "../db.js";
 import { unauthorized } from "../errors.js";
@@ -109,11 +109,10 @@ export function listUserTokens(prisma: PrismaClient, userId: string): Promise<Us
   });
 }
 
-const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Revokes the token (of `ownerId` when given); false when there is no such token. Idempotent. */
 export async function revokeUserToken(prisma: PrismaClient, id: string, ownerId?: string): Promise<boolean> {
-  if (!uuidRe.test(id)) return false;
+  if (!uuidPattern.test(id)) return false;
   const where = { id: id.toLowerCase(), ...(ownerId ? { userId: ownerId } : {}) };
   const found = await prisma.accessToken.findFirst({ where, select: { id: true } });
   if (!found) return false;

@@ -1,3 +1,4 @@
+import { uuidPattern } from "../../contracts/common.js";
 import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { AppError, unauthorized } from "../errors.js";
 import type { ExternalIssuer } from "./external.js";
@@ -17,7 +18,6 @@ export interface VerifierConfig {
   verified?: VerifiedTokens;
 }
 
-const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** The token of an `Authorization: Bearer <token>` header. */
@@ -56,7 +56,7 @@ function runClaims(payload: JWTPayload): VerifiedToken {
   const runId = payload.sub!.slice("run:".length);
   const projectId = payload.project_id;
   if (!runId) throw unauthorized("The run token's subject names no run (expected sub 'run:<run id>')");
-  if (typeof projectId !== "string" || !uuidRe.test(projectId)) throw unauthorized("The run token has no valid project_id claim (a UUID)");
+  if (typeof projectId !== "string" || !uuidPattern.test(projectId)) throw unauthorized("The run token has no valid project_id claim (a UUID)");
   return { kind: "run", runId, projectId: projectId.toLowerCase() };
 }
 
@@ -108,7 +108,7 @@ function claimsOf(payload: JWTPayload, external: boolean): VerifiedToken {
   }
   if (external) throw unauthorized("Tokens of the external issuer must be run tokens (sub 'run:<run id>')");
   const userId = sub.startsWith("user:") ? sub.slice("user:".length) : "";
-  if (!uuidRe.test(userId) || typeof payload.jti !== "string" || !uuidRe.test(payload.jti)) {
+  if (!uuidPattern.test(userId) || typeof payload.jti !== "string" || !uuidPattern.test(payload.jti)) {
     throw unauthorized("The token's subject is neither 'user:<id>' with a token id (jti) nor 'run:<run id>'");
   }
   return { kind: "user", userId: userId.toLowerCase(), tokenId: payload.jti.toLowerCase() };

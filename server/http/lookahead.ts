@@ -1,8 +1,6 @@
-import { collectionNamePattern } from "../../contracts/common.js";
+import { COLLECTION_NAME_MAX_LENGTH, collectionNamePattern, uuidPattern } from "../../contracts/common.js";
 import type { CollectionLookahead } from "../auth/principal.js";
 import { keyProblem } from "../services/patterns.js";
-
-const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The collection a request names (a decoded path segment and the raw `project_id` parameter) and, for a
@@ -10,11 +8,11 @@ const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * name one; the request then fails validation later, after authentication, as before.
  */
 export function collectionLookahead(name: string | undefined, url: URL, readKey?: string): CollectionLookahead | undefined {
-  if (name === undefined || name.length > 64 || !collectionNamePattern.test(name)) return undefined;
+  if (name === undefined || name.length > COLLECTION_NAME_MAX_LENGTH || !collectionNamePattern.test(name)) return undefined;
   const projectId = url.searchParams.get("project_id") ?? undefined;
-  if (projectId !== undefined && !uuidRe.test(projectId)) return undefined;
+  if (projectId !== undefined && !uuidPattern.test(projectId)) return undefined;
   const exactKey = readKey !== undefined && !readKey.includes("*") && keyProblem(readKey, 1024) === null;
-  return { name, projectId: projectId?.toLowerCase(), ...(exactKey ? { key: readKey } : {}) };
+  return { name, projectId, ...(exactKey ? { key: readKey } : {}) };
 }
 
 /** A percent-encoded path segment decoded, or undefined when it is not valid. */

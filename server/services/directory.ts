@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { collectionNameSchema, roleSchema, type Role } from "../../contracts/common.js";
+import { collectionNameSchema, roleSchema, type Role, uuidPattern } from "../../contracts/common.js";
 import type { PrismaClient } from "../db.js";
 import { badRequest, conflict, notFound } from "../errors.js";
 
@@ -18,7 +18,6 @@ function isUniqueViolation(e: unknown): boolean {
   return typeof e === "object" && e !== null && (e as { code?: unknown }).code === "P2002";
 }
 
-const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function createUser(prisma: PrismaClient, email: string) {
   const address = valid(emailSchema, email, "email").toLowerCase();
@@ -57,7 +56,7 @@ export async function createProject(prisma: PrismaClient, name: string) {
 /** A project by id or by name. */
 export async function findProject(prisma: PrismaClient, nameOrId: string) {
   const project = await prisma.project.findFirst({
-    where: uuidRe.test(nameOrId) ? { OR: [{ id: nameOrId.toLowerCase() }, { name: nameOrId }] } : { name: nameOrId },
+    where: uuidPattern.test(nameOrId) ? { OR: [{ id: nameOrId.toLowerCase() }, { name: nameOrId }] } : { name: nameOrId },
     select: { id: true, name: true },
   });
   if (!project) throw notFound(`No project '${nameOrId}'`);

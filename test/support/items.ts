@@ -1,12 +1,8 @@
 import type { TestServer } from "./server.js";
 import type { TenantUser } from "./tenant.js";
+import { rawRequest, type RawAnswer } from "./raw.js";
 
-export interface Reply {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-}
+export type Reply = RawAnswer;
 
 /** A fetch against the test server as `user`; the body, parsed when it is JSON. */
 export async function call(server: TestServer, user: TenantUser | undefined, method: string, path: string, body?: unknown): Promise<Reply> {
@@ -16,15 +12,7 @@ export async function call(server: TestServer, user: TenantUser | undefined, met
     headers["content-type"] = "application/json";
     payload = typeof body === "string" ? body : JSON.stringify(body);
   }
-  const res = await fetch(server.url + path, { method, headers, body: payload });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
+  return rawRequest(server, method, path, headers, payload);
 }
 
 /** Percent-encodes a key for the path (every character but unreserved ones). */
