@@ -45,6 +45,26 @@ export const envSchema = z.object({
   // Requests per minute per bearer token (a token bucket of that size); 0 = off.
   RATE_LIMIT_PER_MINUTE: int(0, 0),
   DELETE_BATCH_SIZE: int(1, 5000),
+  // Bodies of every route other than item writes (tokens, collections, run tokens, Lightning delete): small.
+  MAX_SMALL_BODY_BYTES: int(256, 64 * 1024),
+  // A stream batch (and so the memory of one stream) holds at most this many value bytes, or one item.
+  STREAM_BATCH_BYTES: int(1024, 4 * 1024 * 1024),
+  // tRPC items.get: the page size without `limit`; a page also ends (with a cursor) past PAGE_MAX_BYTES of values.
+  PAGE_DEFAULT_LIMIT: int(1, 1000),
+  PAGE_MAX_BYTES: int(1024, 16 * 1024 * 1024),
+  // tRPC items.stream: items sent without `limit` before it ends with a cursor.
+  STREAM_DEFAULT_LIMIT: int(1, 100_000),
+  // `offset` above this is 400 (a cursor pages any depth at the cost of a keyset read).
+  MAX_OFFSET: int(0, 10_000),
+  // tRPC items.delete lists at most this many deleted keys (then keys_truncated is true); REST streams them all.
+  MAX_LISTED_DELETED_KEYS: int(0, 10_000),
+  // Failed authentications a minute per client address before 429; 0 = off.
+  AUTH_FAILURES_PER_MINUTE: int(0, 0),
+  // Buckets the rate limiter keeps (the least recently used goes first).
+  RATE_LIMIT_MAX_BUCKETS: int(1, 10_000),
+  // GET /collections and collections.list: page size without `limit`, and the largest `limit`.
+  COLLECTIONS_DEFAULT_LIMIT: int(1, 100),
+  COLLECTIONS_MAX_LIMIT: int(1, 1000),
 
   // Tokens (server/auth). Keys are PEM text, inline (a literal "\n" counts as a newline) or in a *_FILE.
   JWT_ISSUER: z.string().min(1).default("collections-service"),
