@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { filterProblem, type TimeDialect } from "./instants.js";
 
 // Shared entities and the one error model of every REST surface.
 
@@ -64,3 +65,59 @@ export type TokenScope = z.infer<typeof tokenScopeSchema>;
 
 /** ISO 8601 UTC with microseconds, as every timestamp leaves the service. */
 export const timestampSchema = z.string().meta({ description: "ISO 8601 UTC timestamp, microsecond precision", example: "2024-10-08T12:00:00.123456Z" });
+
+/**
+ * A query parameter of decimal digits only, as a number: no sign, exponent, hex, spaces or empty value
+ * (SPEC §3.1). `min` 1 for counts such as limit, 0 for offsets.
+ */
+export const decimalParam = (name: string, min: 0 | 1) => {
+  const what = `${name} must be ${min === 1 ? "a positive" : "a non-negative"} integer in decimal digits`;
+  return z
+    .string()
+    .regex(/^[0-9]+$/, what)
+    .transform(Number)
+    .pipe(z.number().min(min, what).max(Number.MAX_SAFE_INTEGER, `${name} is too large`));
+};
+
+/** The same count for tRPC callers, as a number. */
+export const countInput = (name: string, min: 0 | 1) =>
+  z
+    .number()
+    .int(`${name} must be an integer`)
+    .min(min, `${name} must be ${min === 1 ? "a positive" : "a non-negative"} integer`)
+    .max(Number.MAX_SAFE_INTEGER, `${name} is too large`);
+
+const filterDescriptions: Record<TimeDialect, Record<"after" | "before", (field: string) => string>> = {
+  rest: {
+    after: (field) =>
+      `Only items whose ${field} timestamp is at or after the start of this ISO 8601 instant's precision (a date alone is that UTC day; no offset means UTC)`,
+    before: (field) =>
+      `Only items whose ${field} timestamp is at or before the end of this ISO 8601 instant's precision (\`2024-10-08\` includes all of that UTC day, \`…T12:00:00Z\` all of that second)`,
+  },
+  lightning: {
+    after: (field) => `Only items whose ${field} timestamp is >= this instant (full ISO 8601 date-time with offset)`,
+    before: (field) => `Only items whose ${field} timestamp is < this instant (full ISO 8601 date-time with offset)`,
+  },
+};
+
+/** The four time filters as query parameters (SPEC §3.1 for "rest", §5 for "lightning"). */
+export function timeFilterShape(dialect: TimeDialect) {
+  const filter = (field: "created" | "updated", side: "after" | "before") =>
+    z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = filterProblem(v, side, dialect);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional()
+      .meta({
+        description: filterDescriptions[dialect][side](field),
+        example: dialect === "rest" && side === "before" ? "2024-10-08" : "2024-10-08T12:00:00Z",
+      });
+  return {
+    created_after: filter("created", "after"),
+    created_before: filter("created", "before"),
+    updated_after: filter("updated", "after"),
+    updated_before: filter("updated", "before"),
+  };
+}

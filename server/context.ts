@@ -45,6 +45,10 @@ export interface Context {
   res?: ServerResponse;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
+  /** The caller's principal (401 or 429 otherwise), decided once per request. */
+  authenticate(): Promise<Principal>;
+  /** The error a REST call answered with (set by the error formatter, server/trpc.ts; read by server/http/app.ts). */
+  restError?: { status: number; body: unknown };
 }
 
 export function createContext(
@@ -53,7 +57,8 @@ export function createContext(
   req?: IncomingMessage,
   res?: ServerResponse,
   signal?: AbortSignal,
+  authenticate?: () => Promise<Principal>,
 ): Context {
   const header = req?.headers.authorization;
-  return { services, authorization: header, surface, req, res, signal };
+  return { services, authorization: header, surface, req, res, signal, authenticate: authenticate ?? (() => services.auth.authenticate(header)) };
 }

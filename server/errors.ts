@@ -49,11 +49,26 @@ export function toAppError(e: unknown): AppError {
   return new AppError("INTERNAL_SERVER_ERROR", "Internal server error");
 }
 
-/** Zod issues as our issue list: the path names the parameter or field. */
-export function issuesFromZod(issues: readonly { path: readonly PropertyKey[]; message: string }[], prefix = ""): { path: string; message: string }[] {
-  return issues.map((i) => ({ path: prefix + (i.path.map(String).join(".") || "(input)"), message: i.message }));
+/** The issue list of a failed Zod parse: one issue per bad field, and one per unknown field. */
+export function issuesFromZod(
+  issues: readonly { code?: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] }[],
+): { path: string; message: string }[] {
+  return issues.flatMap((i) => {
+    const at = i.path.map(String).join(".");
+    if (i.code === "unrecognized_keys" && i.keys) return i.keys.map((k) => ({ path: at ? `${at}.${k}` : k, message: UNKNOWN }));
+    return [{ path: at || "(input)", message: i.message }];
+  });
 }
 
-export function describeIssues(issues: { path: string; message: string }[], what = "parameter"): string {
-  return issues.map((i) => `Invalid ${what} "${i.path}": ${i.message}`).join("; ");
+const UNKNOWN = "unknown parameter";
+
+/** The message of an issue list: `Unknown parameter "foo"; Invalid parameter "limit": …`. */
+export function describeIssues(issues: { path: string; message: string }[]): string {
+  return issues.map((i) => (i.message === UNKNOWN ? `Unknown parameter "${i.path}"` : `Invalid parameter "${i.path}": ${i.message}`)).join("; ");
+}
+
+/** The one 400 of invalid input, on every surface (raw routes, trpc-to-openapi routes, tRPC). */
+export function invalidInput(zodIssues: Parameters<typeof issuesFromZod>[0]): AppError {
+  const issues = issuesFromZod(zodIssues);
+  return badRequest(describeIssues(issues), issues);
 }

@@ -50,12 +50,26 @@ function pgStatements(client: PgQueryable, prepared: boolean): Omit<Sql, "transa
   };
   return {
     async query<T>(s: Prisma.Sql, options?: StatementOptions) {
-      return (await run(s, options)).rows as T[];
+      return unshield((await run(s, options)).rows as T[]);
     },
     async execute(s: Prisma.Sql, options?: StatementOptions) {
       return (await run(s, options)).rowCount ?? 0;
     },
   };
+}
+
+/**
+ * Removes the U+0001 that `shieldedText` (server/services/items.ts) puts before a text beginning with
+ * U+FEFF, so that both drivers return such a text whole (PGlite's decoder would drop the mark).
+ */
+function unshield<T>(rows: T[]): T[] {
+  for (const row of rows as Record<string, unknown>[]) {
+    for (const name in row) {
+      const v = row[name];
+      if (typeof v === "string" && v.charCodeAt(0) === 1) row[name] = v.slice(1);
+    }
+  }
+  return rows;
 }
 
 const nested = (): never => {
@@ -89,7 +103,7 @@ export function poolSql(pool: pg.Pool, { prepare = true }: { prepare?: boolean }
 function pgliteStatements(db: Pick<PGlite | Transaction, "query">): Omit<Sql, "transaction"> {
   return {
     async query<T>(s: Prisma.Sql) {
-      return (await db.query<T>(s.text, s.values)).rows;
+      return unshield((await db.query<T>(s.text, s.values)).rows);
     },
     async execute(s: Prisma.Sql) {
       return (await db.query(s.text, s.values)).affectedRows ?? 0;

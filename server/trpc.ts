@@ -2,9 +2,8 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import type { Context } from "./context.js";
 import { errorStatus, type ErrorCode } from "../contracts/common.js";
-import { AppError, describeIssues, issuesFromZod, toAppError } from "./errors.js";
+import { AppError, invalidInput, toAppError } from "./errors.js";
 import type { Principal } from "./auth/principal.js";
-import { wasRateLimited } from "./http/rate-limit.js";
 
 // The only initTRPC of the service. Every procedure is built from the bases exported here.
 
@@ -17,10 +16,7 @@ export function appErrorOf(error: TRPCError): AppError {
   const cause = error.cause;
   if (cause instanceof AppError) return cause;
   if (error.code === "INTERNAL_SERVER_ERROR") return toAppError(cause ?? error); // includes bad output
-  if (isZodError(cause)) {
-    const issues = issuesFromZod(cause.issues);
-    return new AppError("BAD_REQUEST", describeIssues(issues), issues);
-  }
+  if (isZodError(cause)) return invalidInput(cause.issues);
   if (error.code in errorStatus) return new AppError(error.code as ErrorCode, error.message);
   return new AppError("BAD_REQUEST", error.message); // PARSE_ERROR and the like: the request was at fault
 }
@@ -31,7 +27,11 @@ const t = initTRPC
   .create({
     errorFormatter({ shape, error, ctx }) {
       const app = appErrorOf(error);
-      if (ctx?.surface === "rest") return app.toBody();
+      if (ctx?.surface === "rest") {
+        // trpc-to-openapi rebuilds the body around this shape and drops `issues`: app.ts restores it.
+        ctx.restError = { status: app.status, body: app.toBody() };
+        return app.toBody();
+      }
       return {
         message: app.message,
         code: shape.code,
@@ -65,11 +65,8 @@ export const publicProcedure = t.procedure.use(errorModel);
 
 /** A valid bearer token of any kind (user access token or run token). */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  // Decided (and its headers set) by the request listener, server/http/rate-limit.ts.
-  if (wasRateLimited(ctx.req)) {
-    throw new AppError("TOO_MANY_REQUESTS", `Too many requests: this token may make ${ctx.services.env.RATE_LIMIT_PER_MINUTE} requests a minute (RATE_LIMIT_PER_MINUTE); retry after ${String(ctx.res?.getHeader("retry-after") ?? 1)} s`);
-  }
-  const principal: Principal = await ctx.services.auth.authenticate(ctx.authorization);
+  // Once per request, rate limits included (server/http/request-gate.ts): every call of a batch gets the same answer.
+  const principal: Principal = await ctx.authenticate();
   return next({ ctx: { ...ctx, principal } });
 });
 

@@ -15,3 +15,14 @@ export const output = z
   })
   .meta({ id: "DeleteResult" });
 export type DeleteItemsOutput = z.infer<typeof output>;
+
+/**
+ * The tRPC answer: the same count, with the deleted keys listed up to MAX_LISTED_DELETED_KEYS (a
+ * procedure answer is buffered; the REST route streams every key).
+ */
+export const procedureOutput = output
+  .extend({
+    keys_truncated: z.boolean().meta({ description: "True when more keys were deleted than `keys` lists (MAX_LISTED_DELETED_KEYS)" }),
+  })
+  .meta({ id: "DeleteProcedureResult" });
+export type DeleteItemsProcedureOutput = z.infer<typeof procedureOutput>;

@@ -1,45 +1,49 @@
 import { z } from "zod";
+import { countInput, decimalParam } from "../common.js";
 import { itemSchema, keyPatternParam, nameParam, projectIdShape, rejectOffsetWithCursor, timeFilterShape } from "./shared.js";
 
 // GET /collections/{name}[/{key}] (SPEC §3.1): served by the raw stream handler (server/http/items-get.ts);
 // the same schemas type the tRPC procedures items.get and items.stream.
 
-const positiveInt = (what: string, min: number) =>
-  z.coerce
-    .number<number | string>({ error: `${what} must be ${min === 1 ? "a positive" : "a non-negative"} integer` })
-    .int(`${what} must be ${min === 1 ? "a positive" : "a non-negative"} integer`)
-    .min(min, `${what} must be ${min === 1 ? "a positive" : "a non-negative"} integer`)
-    .max(Number.MAX_SAFE_INTEGER, `${what} is too large`);
+const descriptions = {
+  limit: { description: "At most this many items (positive integer)", example: 100 },
+  offset: { description: "Skip this many matching items (non-negative integer, at most MAX_OFFSET); not with `cursor`", example: 0 },
+  cursor: { description: "Continuation token from a previous response's `cursor`; not with `offset`" },
+  meta: { description: "`true`/`1`: each object value gains `_meta: {created, updated}`; other values are unchanged", example: "true" },
+};
 
+const cursorParam = z.string().min(1).max(200).optional().meta(descriptions.cursor);
+
+/** The query string of the REST route: strings, with their coercion written here. Unknown parameters are rejected. */
 export const queryShape = {
   ...timeFilterShape,
-  limit: positiveInt("limit", 1).optional().meta({ description: "At most this many items (positive integer)", example: 100 }),
-  offset: positiveInt("offset", 0)
-    .optional()
-    .meta({ description: "Skip this many matching items (non-negative integer); not with `cursor`", example: 0 }),
-  cursor: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .meta({ description: "Continuation token from a previous response's `cursor`; not with `offset`" }),
+  limit: decimalParam("limit", 1).optional().meta(descriptions.limit),
+  offset: decimalParam("offset", 0).optional().meta(descriptions.offset),
+  cursor: cursorParam,
   meta: z
-    .union([
-      z.boolean(),
-      z.stringbool({ truthy: ["true", "1"], falsy: ["false", "0"], case: "sensitive", error: "meta must be true, false, 1 or 0" }),
-    ])
+    .stringbool({ truthy: ["true", "1"], falsy: ["false", "0"], case: "sensitive", error: "meta must be true, false, 1 or 0" })
     .optional()
-    .meta({ description: "`true`/`1`: each object value gains `_meta: {created, updated}`; other values are unchanged", example: "true" }),
+    .meta(descriptions.meta),
   ...projectIdShape,
 };
 
-/** The query string of the REST route. Unknown parameters are rejected. */
 export const query = z.strictObject(queryShape).superRefine(rejectOffsetWithCursor);
 export const pathParams = z.object({ name: nameParam, key: keyPatternParam });
 export const collectionPathParams = z.object({ name: nameParam });
 
-/** The tRPC input: the same parameters plus the collection name and the optional key pattern. */
-export const input = z.strictObject({ name: nameParam, key: keyPatternParam.optional(), ...queryShape }).superRefine(rejectOffsetWithCursor);
+/** The tRPC input: the collection name, the optional key pattern, and the same parameters typed as values. */
+export const input = z
+  .strictObject({
+    name: nameParam,
+    key: keyPatternParam.optional(),
+    ...timeFilterShape,
+    limit: countInput("limit", 1).optional().meta(descriptions.limit),
+    offset: countInput("offset", 0).optional().meta(descriptions.offset),
+    cursor: cursorParam,
+    meta: z.boolean().optional().meta(descriptions.meta),
+    ...projectIdShape,
+  })
+  .superRefine(rejectOffsetWithCursor);
 export type GetItemsInput = z.input<typeof input>;
 export type GetItemsParams = z.output<typeof input>;
 

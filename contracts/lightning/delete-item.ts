@@ -3,7 +3,8 @@ import { projectIdShape } from "./shared.js";
 
 // DELETE /lightning/collections/{name}/{key}: removes one item by exact key (200 even when missing).
 
-export const query = z.strictObject({ ...projectIdShape });
+// Lightning ignores query parameters a route does not use (SPEC §5): they are dropped, not refused.
+export const query = z.object({ ...projectIdShape });
 
 export const output = z
   .object({

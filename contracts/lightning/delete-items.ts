@@ -3,7 +3,8 @@ import { keyPatternQuery, projectIdShape, timeFilterShape } from "./shared.js";
 
 // DELETE /lightning/collections/{name}?key=<pattern>: removes the matching items (no key: all of them).
 
-export const query = z.strictObject({ key: keyPatternQuery, ...timeFilterShape, ...projectIdShape });
+// Lightning ignores query parameters a route does not use (SPEC §5): they are dropped, not refused.
+export const query = z.object({ key: keyPatternQuery, ...timeFilterShape, ...projectIdShape });
 
 export const output = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { decimalParam } from "../common.js";
 import { keyPatternQuery, lightningItemSchema, projectIdShape, timeFilterShape } from "./shared.js";
 
 // GET /lightning/collections/{name}?key=…: a streamed page of items and the cursor of the next page.
@@ -7,13 +8,7 @@ export const DEFAULT_LIMIT = 1000;
 
 export const query = z.strictObject({
   key: keyPatternQuery,
-  limit: z.coerce
-    .number<number | string>({ error: "limit must be a positive integer" })
-    .int("limit must be a positive integer")
-    .min(1, "limit must be a positive integer")
-    .max(Number.MAX_SAFE_INTEGER, "limit is too large")
-    .optional()
-    .meta({ description: `At most this many items (default ${DEFAULT_LIMIT})`, example: 1000 }),
+  limit: decimalParam("limit", 1).optional().meta({ description: `At most this many items (default ${DEFAULT_LIMIT})`, example: 1000 }),
   cursor: z
     .string()
     .regex(/^[A-Za-z0-9_\-+/]{1,40}={0,2}$/, "cursor is not a cursor returned by this service")

@@ -3,7 +3,8 @@ import { projectIdShape } from "./shared.js";
 
 // POST /lightning/collections/{name} {"items": [{key, value}]}: create or replace many items atomically.
 
-export const query = z.strictObject({ ...projectIdShape });
+// Lightning ignores query parameters a route does not use (SPEC §5): they are dropped, not refused.
+export const query = z.object({ ...projectIdShape });
 
 export const body = z
   .object({

@@ -3,7 +3,8 @@ import { projectIdShape } from "./shared.js";
 
 // PUT /lightning/collections/{name}/{key} {"value": "<string>"}: create or replace one item.
 
-export const query = z.strictObject({ ...projectIdShape });
+// Lightning ignores query parameters a route does not use (SPEC §5): they are dropped, not refused.
+export const query = z.object({ ...projectIdShape });
 
 export const body = z
   .object({ value: z.string().meta({ description: "The value; stored as a JSON string (README, Interop)" }) })

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { collectionNameSchema, projectIdQuery, timestampSchema } from "../common.js";
-import { parsePreciseInstant } from "../../server/services/time-filters.js";
+import { collectionNameSchema, projectIdQuery, timeFilterShape as timeFilters, timestampSchema } from "../common.js";
 
 // Pieces shared by the Lightning dialect's contracts (SPEC §5): OpenFn Lightning's wire format.
 
@@ -14,48 +13,13 @@ export const lightningErrorSchema = z
   });
 export type LightningErrorBody = z.infer<typeof lightningErrorSchema>;
 
-// Lightning takes full date-times only (a date alone is a 400), with an explicit offset.
-const fullDateTimeRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/;
-
-/** Why `text` is not a Lightning time filter value, or null. */
-export function dateTimeProblem(text: string): string | null {
-  if (!fullDateTimeRe.test(text)) return "must be a full ISO 8601 date-time with an offset, e.g. 2024-10-08T12:00:00Z";
-  try {
-    parsePreciseInstant(text);
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-const dateTime = (field: "created" | "updated", side: "after" | "before") =>
-  z
-    .string()
-    .superRefine((v, ctx) => {
-      const problem = dateTimeProblem(v);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    })
-    .optional()
-    .meta({
-      description:
-        side === "after"
-          ? `Only items whose ${field} timestamp is >= this instant (full ISO 8601 date-time with offset)`
-          : `Only items whose ${field} timestamp is < this instant (full ISO 8601 date-time with offset)`,
-      example: "2024-10-08T12:00:00Z",
-    });
-
-export const timeFilterShape = {
-  created_after: dateTime("created", "after"),
-  created_before: dateTime("created", "before"),
-  updated_after: dateTime("updated", "after"),
-  updated_before: dateTime("updated", "before"),
-};
+export const timeFilterShape = timeFilters("lightning");
 
 export const projectIdShape = { project_id: projectIdQuery };
 
 export const nameParam = collectionNameSchema;
 export const exactKeyParam = z.string().min(1).meta({
-  description: "The item's key, exactly (no pattern). Percent-decoded; everything after `/{name}/` is the key, so it may contain `/`.",
+  description: "The item's key, exactly (no pattern). Everything after `/{name}/` is the key, percent-decoded once and never normalised (SPEC §3.6): it may contain `/`, `\\`, `.` and `..`.",
   example: "patient-42",
 });
 export const keyPatternQuery = z

@@ -3,112 +3,167 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { createOpenApiExpressMiddleware } from "trpc-to-openapi";
-import { createContext, type Services } from "../context.js";
+import { createContext, type Context, type Services } from "../context.js";
 import { AppError, badRequest } from "../errors.js";
 import { appRouter } from "../router.js";
 import { openApiJson } from "../openapi.js";
-import { readJsonBody } from "./body.js";
+import { readJsonBody, smallBodyLimits } from "./body.js";
 import { serveDocs } from "./docs.js";
-import { sendLightningError } from "./lightning-respond.js";
+import { LIGHTNING_PREFIX, sendLightningError } from "./lightning-respond.js";
 import { parseQueryString } from "./params.js";
-import { applyRateLimit, RateLimiter } from "./rate-limit.js";
+import type { RawRequest } from "./raw-request.js";
 import { rawRoutes } from "./raw-routes.js";
+import { RequestGate } from "./request-gate.js";
+import { hasUnresolvedSegments, requestTarget, tryDecodePathSegment, type RequestTarget } from "./request-target.js";
 import { sendError } from "./respond.js";
-
 /** The request listener of the service: every surface, in the order SPEC §4 and the house style set. */
 export function createRequestListener(services: Services) {
   const { log, env } = services;
   const openApiDocument = openApiJson();
-  const openApiRoutes = routeMatchers(JSON.parse(openApiDocument) as { paths: Record<string, Record<string, unknown>> });
-  // Rate limiting is decided here, for every surface; tRPC answers it in its own envelope (server/trpc.ts).
-  const rateLimiter = env.RATE_LIMIT_PER_MINUTE > 0 ? new RateLimiter(env.RATE_LIMIT_PER_MINUTE) : undefined;
+  const openApiRoutes = routeMatchers(JSON.parse(openApiDocument) as OpenApiDocument);
+  // Authentication, once per request whichever surface asks, with the rate limits (SPEC §6).
+  const gate = new RequestGate(services);
 
-  const trpc = createHTTPHandler({
-    router: appRouter,
-    basePath: "/trpc/",
-    createContext: ({ req, res, info }) => createContext(services, "trpc", req, res, info.signal),
-    maxBodySize: env.MAX_BODY_BYTES,
-  });
+  // tRPC reads its own body: item writes up to MAX_BODY_BYTES, everything else MAX_SMALL_BODY_BYTES.
+  const trpcHandler = (maxBodySize: number) =>
+    createHTTPHandler({
+      router: appRouter,
+      basePath: "/trpc/",
+      createContext: ({ req, res, info }) =>
+        createContext(services, "trpc", req, res, info.signal, () => gate.authenticate(req, res, undefined, trpcCalls(req.url))),
+      maxBodySize,
+    });
+  const trpcItemWrites = trpcHandler(env.MAX_BODY_BYTES);
+  const trpcSmall = trpcHandler(env.MAX_SMALL_BODY_BYTES);
 
   // The Express flavour hands the Node request through unchanged (the standalone one wraps it in a
   // Fetch Request, losing the Authorization header and the body already read below).
+  const restContexts = new WeakMap<IncomingMessage, Context>();
   const openApi = createOpenApiExpressMiddleware({
     router: appRouter,
-    createContext: ({ req, res, info }) => createContext(services, "rest", req as IncomingMessage, res as ServerResponse, info?.signal),
+    createContext: ({ req, res, info }) => {
+      const context = createContext(services, "rest", req as IncomingMessage, res as ServerResponse, info?.signal, () =>
+        gate.authenticate(req as IncomingMessage, res as ServerResponse),
+      );
+      restContexts.set(req as IncomingMessage, context);
+      return context;
+    },
   });
 
-  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const method = req.method ?? "GET";
-    const { pathname } = url;
+  /** trpc-to-openapi answers an error with its own rebuild of our body (without `issues`): send ours instead. */
+  function keepErrorBody(req: IncomingMessage, res: ServerResponse): void {
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      const error = restContexts.get(req)?.restError;
+      if (error && res.statusCode === error.status && !res.headersSent) {
+        const text = JSON.stringify(error.body);
+        res.setHeader("content-type", "application/json; charset=utf-8");
+        res.setHeader("content-length", Buffer.byteLength(text));
+        return end(text);
+      }
+      return end(...args);
+    }) as ServerResponse["end"];
+  }
 
-    if (pathname === "/openapi.json" && (method === "GET" || method === "HEAD")) {
+  /**
+   * tRPC: a call that sends a body is authenticated before a byte of it is read (SPEC §6). When that
+   * fails, tRPC gets an empty body and answers the failure in its own envelope; the connection closes
+   * rather than reading what the client still sends.
+   */
+  async function routeTrpc(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
+    if (req.method !== "POST") return trpcSmall(req, res);
+    try {
+      await gate.authenticate(req, res, undefined, trpcCalls(req.url));
+    } catch {
+      (req as IncomingMessage & { body?: unknown }).body = "";
+      res.setHeader("connection", "close");
+      return trpcSmall(req, res);
+    }
+    const procedures = target.path.slice("/trpc/".length).split(",");
+    return (procedures.some((p) => tryDecodePathSegment(p) === "items.upsert") ? trpcItemWrites : trpcSmall)(req, res);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
+    const method = req.method ?? "GET";
+    const { path } = target;
+
+    if (path === "/openapi.json" && (method === "GET" || method === "HEAD")) {
       res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
       res.end(method === "HEAD" ? undefined : openApiDocument);
       return;
     }
-    if (pathname === "/docs" || pathname.startsWith("/docs/")) {
-      if (method === "GET" && serveDocs(pathname, res)) return;
-      throw new AppError("NOT_FOUND", `No route for ${method} ${pathname}`);
+    if (path === "/docs" || path.startsWith("/docs/")) {
+      if (method === "GET" && serveDocs(path, res)) return;
+      throw new AppError("NOT_FOUND", `No route for ${method} ${path}`);
     }
-    if (pathname === "/trpc" || pathname.startsWith("/trpc/")) {
-      trpc(req, res);
-      return;
+    if (path === "/trpc" || path.startsWith("/trpc/")) return routeTrpc(req, res, target);
+    const raw: RawRequest = { services, target, authenticate: (lookahead) => gate.authenticate(req, res, lookahead) };
+    for (const r of rawRoutes) {
+      if (r.matches(method, path)) return r.handle(req, res, raw);
     }
-    for (const raw of rawRoutes) {
-      if (raw.matches(method, pathname)) return raw.handle(req, res, url, services);
-    }
-    if (!openApiRoutes.some((r) => r.method === method && r.pattern.test(pathname))) {
-      throw new AppError("NOT_FOUND", `No route for ${method} ${pathname}`);
-    }
+    // trpc-to-openapi resolves the path with WHATWG URL: only a path that needs no resolving reaches it.
+    const operation = hasUnresolvedSegments(path) ? undefined : openApiRoutes.find((r) => r.method === method && r.pattern.test(path));
+    if (!operation) throw new AppError("NOT_FOUND", `No route for ${method} ${path}`);
     // trpc-to-openapi fails (500) on parameter names such as `constructor` or `__proto__`; none is a
     // parameter of any route, so they are refused here, as are repeated or badly encoded ones.
-    for (const param of Object.keys(parseQueryString(url.search))) {
-      if (param in Object.prototype) throw badRequest(`Unknown parameter "${param}"`, [{ path: param, message: "unknown parameter" }]);
+    const query = parseQueryString(target.search);
+    for (const param of [...Object.keys(query.values), ...query.repeated]) {
+      if (param in Object.prototype || query.repeated.has(param)) {
+        throw badRequest(
+          query.repeated.has(param) ? `Invalid parameter "${param}": given more than once` : `Unknown parameter "${param}"`,
+          [{ path: param, message: query.repeated.has(param) ? "given more than once" : "unknown parameter" }],
+        );
+      }
     }
-    // trpc-to-openapi reads req.body when it is set: reading it here applies our limits and errors.
+    // trpc-to-openapi reads req.body when it is set: reading it here applies our limits and errors, after
+    // the caller is authenticated (no body of a protected route is read for a stranger).
     if (["POST", "PUT", "PATCH", "DELETE"].includes(method) && (req.headers["content-type"] || Number(req.headers["content-length"]) > 0)) {
-      (req as IncomingMessage & { body?: unknown }).body = await readJsonBody(req, env);
+      if (operation.protected) await gate.authenticate(req, res);
+      (req as IncomingMessage & { body?: unknown }).body = (await readJsonBody(req, smallBodyLimits(env))).value;
     }
+    keepErrorBody(req, res);
     await openApi(req as never, res as never);
     if (!res.headersSent && !res.writableEnded) {
-      throw new AppError("NOT_FOUND", `No route for ${method} ${pathname}`);
+      throw new AppError("NOT_FOUND", `No route for ${method} ${path}`);
     }
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
-    let url: URL;
-    try {
-      url = new URL(req.url ?? "/", "http://localhost");
-    } catch {
-      url = new URL("http://localhost/");
-    }
+    const target = requestTarget(req.url);
     res.once("close", () => {
       log.info("request", {
         method: req.method,
-        path: url.pathname,
+        path: target.path,
         status: res.statusCode,
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         ...(res.writableFinished ? {} : { aborted: true }),
       });
     });
-    const limited = applyRateLimit(rateLimiter, req, res);
-    if (limited && !url.pathname.startsWith("/trpc")) {
-      if (url.pathname.startsWith("/lightning/")) sendLightningError(res, limited, log);
-      else sendError(res, limited, log);
-      return;
-    }
-    route(req, res, url).catch((e) => sendError(res, e, log));
+    route(req, res, target).catch((e) => {
+      if (target.path.startsWith(LIGHTNING_PREFIX + "/")) sendLightningError(res, e, log);
+      else sendError(res, e, log);
+    });
   };
 }
 
-/** Method and path pattern of every documented operation, so that unknown paths get our 404 body. */
-function routeMatchers(doc: { paths: Record<string, Record<string, unknown>> }) {
+/** The number of procedures a tRPC request calls (a batch calls several): what it costs against the rate limit. */
+function trpcCalls(url: string | undefined): number {
+  const { path } = requestTarget(url);
+  return path.startsWith("/trpc/") ? path.slice("/trpc/".length).split(",").length : 1;
+}
+
+interface OpenApiDocument {
+  paths: Record<string, Record<string, { security?: unknown[] }>>;
+}
+
+/** Method, path pattern and protection of every documented operation, so that unknown paths get our 404 body. */
+function routeMatchers(doc: OpenApiDocument) {
   return Object.entries(doc.paths).flatMap(([path, item]) => {
     const pattern = new RegExp(
       "^" + path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&")).join("[^/]+") + "/?$",
     );
-    return Object.keys(item).map((method) => ({ method: method.toUpperCase(), pattern }));
+    return Object.entries(item).map(([method, operation]) => ({ method: method.toUpperCase(), pattern, protected: (operation.security?.length ?? 0) > 0 }));
   });
 }
 
@@ -180,7 +235,10 @@ export async function startHttpServer(services: Services, port: number, host: st
  * naming the limits), oversized headers (431), unparsable HTTP (400). The connection then closes.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, env: Services["env"]): void {
-  if (err.code === "ECONNRESET" || !socket.writable || (socket as Duplex & { bytesWritten?: number }).bytesWritten) {
+  // A response of this connection still being written cannot be followed by another; between two
+  // requests of a kept-alive connection (earlier bytes written, none pending) an answer can still go out.
+  const pending = (socket as Duplex & { _httpMessage?: { writableEnded?: boolean } | null })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || (pending && !pending.writableEnded)) {
     socket.destroy();
     return;
   }

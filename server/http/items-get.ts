@@ -1,52 +1,27 @@
 import * as getItems from "../../contracts/items/get-items.js";
-import { errorFields } from "../log.js";
+import { planFetch } from "../services/item-operations.js";
 import { itemJson } from "../services/items.js";
-import { planFetch } from "../services/item-requests.js";
-import { parseParams, parseQueryString } from "./params.js";
+import { matchItemsPath } from "./items-path.js";
+import { parseParams } from "./params.js";
+import { openItemRequest } from "./raw-request.js";
 import type { RawRoute } from "./raw-routes.js";
-import { decodeItemsPath, matchItemsPath } from "./items-path.js";
-import { collectionLookahead, decodedSegment } from "./lookahead.js";
-import { sendError } from "./respond.js";
 import { holdStreamSlot } from "./stream-slots.js";
-import { clientGone, JsonStreamWriter } from "./stream-writer.js";
+import { clientGone, writeJsonStream } from "./stream-writer.js";
 
-/**
- * GET /collections/{name}[/{key}] (SPEC §3.1), streamed: the first batch is read before the status
- * line (so early failures get a proper error), then each batch is written as it arrives.
- */
+/** GET /collections/{name}[/{key}] (SPEC §3.1), streamed: `{"results": [...], "end_offset", "cursor"}`. */
 export const getItemsRoute: RawRoute = {
   name: "items.get",
-  matches: (method, pathname) => method === "GET" && matchItemsPath(pathname) !== null,
-  async handle(req, res, url, services) {
-    const { env, log, db } = services;
-    const path = matchItemsPath(url.pathname)!;
-    const principal = await services.auth.authenticate(req.headers.authorization, collectionLookahead(decodedSegment(path.rawName), url, decodedSegment(path.rawKey)));
-    holdStreamSlot(services, principal, res);
-    const { name, key } = decodeItemsPath(path);
-    const params = parseParams(getItems.query, parseQueryString(url.search));
-    const plan = await planFetch(db.sql, env, principal, { ...params, name, key });
+  matches: (method, path) => method === "GET" && matchItemsPath(path) !== null,
+  async handle(req, res, raw) {
+    const { principal, caller, query, name, key } = await openItemRequest(raw, { readKey: true });
+    holdStreamSlot(raw.services, principal, res);
+    const plan = await planFetch(caller, { ...parseParams(getItems.query, query), name, key }, "rest");
     const signal = clientGone(req, res);
-    const batches = plan.stream(signal);
-    let next = await batches.next();
-    const out = new JsonStreamWriter(res, signal);
-    try {
-      await out.push('{"results":[');
-      let first = true;
-      while (!next.done) {
-        for (const row of next.value) {
-          await out.push(first ? itemJson(row, plan.meta) : "," + itemJson(row, plan.meta));
-          first = false;
-        }
-        await out.flush();
-        next = await batches.next();
-      }
-      const end = next.value;
-      if (end.aborted) return;
-      await out.end(`],"end_offset":${plan.startOffset + end.count},"cursor":${JSON.stringify(plan.nextCursor(end))}}`);
-    } catch (e) {
-      if (res.headersSent) log.error("item stream failed after the response started; aborting it", { path: url.pathname, ...errorFields(e) });
-      await batches.return(undefined as never).catch(() => {});
-      sendError(res, e, log);
-    }
+    await writeJsonStream(res, signal, {
+      head: '{"results":[',
+      batches: plan.stream(signal),
+      row: (row) => itemJson(row, plan.meta),
+      tail: (end) => (end.aborted ? undefined : `],"end_offset":${plan.startOffset + end.count},"cursor":${JSON.stringify(plan.nextCursor(end))}}`),
+    });
   },
 };

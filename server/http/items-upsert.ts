@@ -1,28 +1,37 @@
 import * as upsertItems from "../../contracts/items/upsert-items.js";
-import { resolveCollection } from "../services/access.js";
-import { itemsOfBody, upsertRequest } from "../services/item-requests.js";
 import { badRequest } from "../errors.js";
-import { readJsonBody } from "./body.js";
-import { parseParams, parseQueryString } from "./params.js";
+import { upsert, type UpsertSource } from "../services/item-operations.js";
+import type { ParsedJsonBody } from "../services/json-text.js";
+import { itemBodyLimits, readJsonBody } from "./body.js";
+import { matchItemsPath } from "./items-path.js";
+import { parseParams } from "./params.js";
+import { openItemRequest } from "./raw-request.js";
 import type { RawRoute } from "./raw-routes.js";
-import { decodeItemsPath, matchItemsPath } from "./items-path.js";
-import { collectionLookahead, decodedSegment } from "./lookahead.js";
 import { sendJson } from "./respond.js";
+
+/** The items of an upsert body (a JSON array, or `{"items": [...]}`), each value as the exact text sent. */
+export function upsertSource(body: ParsedJsonBody): UpsertSource {
+  const { value } = body;
+  const items = Array.isArray(value)
+    ? value
+    : value && typeof value === "object" && Array.isArray((value as { items?: unknown }).items)
+      ? (value as { items: unknown[] }).items
+      : undefined;
+  if (!items) throw badRequest('The body must be a JSON array of {"key", "value"} objects, or an object {"items": [...]} with that array');
+  return { items, valueText: (item) => body.rawText(item, "value") };
+}
 
 /** POST /collections/{name} (SPEC §3.2): 201 when a key was created, 200 otherwise, 422 when nothing was valid. */
 export const upsertItemsRoute: RawRoute = {
   name: "items.upsert",
-  matches: (method, pathname) => method === "POST" && matchItemsPath(pathname) !== null,
-  async handle(req, res, url, services) {
-    const { env, db } = services;
-    const path = matchItemsPath(url.pathname)!;
-    const principal = await services.auth.authenticate(req.headers.authorization, collectionLookahead(decodedSegment(path.rawName), url));
-    const { name, key } = decodeItemsPath(path);
+  matches: (method, path) => method === "POST" && matchItemsPath(path) !== null,
+  async handle(req, res, raw) {
+    const { caller, query, name, key } = await openItemRequest(raw);
     if (key !== undefined) throw badRequest("POST takes no key in the path: send the items, with their keys, to /collections/{name}");
-    const params = parseParams(upsertItems.query, parseQueryString(url.search));
-    const collection = await resolveCollection(db.sql, principal, name, params.project_id, "write");
-    const items = itemsOfBody(await readJsonBody(req, env));
-    const answer = await upsertRequest(db.sql, env, collection.id, items);
-    sendJson(res, answer.status, answer.body);
+    const params = parseParams(upsertItems.query, query);
+    const result = await upsert(caller, { name, project_id: params.project_id }, async () =>
+      upsertSource(await readJsonBody(req, itemBodyLimits(raw.services.env))),
+    );
+    sendJson(res, result.status, { upserted: result.upserted, errors: result.errors });
   },
 };

@@ -11,22 +11,22 @@ import type { RawRoute } from "./raw-routes.js";
  */
 export const lightningRoute: RawRoute = {
   name: "lightning",
-  matches: (_method, pathname) => pathname === LIGHTNING_PREFIX || pathname.startsWith(LIGHTNING_PREFIX + "/"),
-  async handle(req, res, url, services) {
+  matches: (_method, path) => path === LIGHTNING_PREFIX || path.startsWith(LIGHTNING_PREFIX + "/"),
+  async handle(req, res, raw) {
     try {
       const method = req.method ?? "GET";
-      const path = parseLightningPath(url.pathname);
-      if (!path) throw notFound(`No route for ${method} ${url.pathname}`);
+      const path = parseLightningPath(raw.target.path);
+      if (!path) throw notFound(`No route for ${method} ${raw.target.path}`);
       const { name, key } = path;
-      if (method === "GET" && key !== undefined) return await getLightningItem(req, res, url, services, name, key);
-      if (method === "GET") return await listLightningItems(req, res, url, services, name);
-      if (method === "PUT" && key !== undefined) return await putLightningItem(req, res, url, services, name, key);
-      if (method === "POST" && key === undefined) return await postLightningItems(req, res, url, services, name);
-      if (method === "DELETE" && key !== undefined) return await deleteLightningItem(req, res, url, services, name, key);
-      if (method === "DELETE") return await deleteLightningItems(req, res, url, services, name);
-      throw notFound(`No route for ${method} ${url.pathname}`);
+      if (method === "GET" && key !== undefined) return await getLightningItem(req, res, raw, name, key);
+      if (method === "GET") return await listLightningItems(req, res, raw, name);
+      if (method === "PUT" && key !== undefined) return await putLightningItem(req, res, raw, name, key);
+      if (method === "POST" && key === undefined) return await postLightningItems(req, res, raw, name);
+      if (method === "DELETE" && key !== undefined) return await deleteLightningItem(req, res, raw, name, key);
+      if (method === "DELETE") return await deleteLightningItems(req, res, raw, name);
+      throw notFound(`No route for ${method} ${raw.target.path}`);
     } catch (e) {
-      sendLightningError(res, e, services.log);
+      sendLightningError(res, e, raw.services.log);
     }
   },
 };

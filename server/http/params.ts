@@ -1,12 +1,20 @@
 import type { z } from "zod";
-import { badRequest } from "../errors.js";
+import { badRequest, invalidInput } from "../errors.js";
+
+/** The query string as one value per parameter, and the names given more than once. */
+export interface QueryValues {
+  values: Record<string, string>;
+  repeated: ReadonlySet<string>;
+}
 
 /**
- * The query string as one value per parameter. Percent-decoding is strict (invalid UTF-8 or a broken
- * escape is a 400 naming the parameter) and a repeated parameter is a 400.
+ * The query string, percent-decoded strictly: invalid UTF-8 or a broken escape is a 400 naming the
+ * parameter. A repeated parameter keeps its first value and is refused by parseParams when the route
+ * uses it (routes that ignore a parameter ignore its repetitions too).
  */
-export function parseQueryString(search: string): Record<string, string> {
-  const out = new Map<string, string>();
+export function parseQueryString(search: string): QueryValues {
+  const values = new Map<string, string>();
+  const repeated = new Set<string>();
   for (const part of search.replace(/^\?/, "").split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -14,10 +22,10 @@ export function parseQueryString(search: string): Record<string, string> {
     const rawValue = eq < 0 ? "" : part.slice(eq + 1);
     const name = decode(rawName, rawName);
     const value = decode(rawValue, name);
-    if (out.has(name)) throw badRequest(`Invalid parameter "${name}": given more than once`, [{ path: name, message: "given more than once" }]);
-    out.set(name, value);
+    if (values.has(name)) repeated.add(name);
+    else values.set(name, value);
   }
-  return Object.fromEntries(out);
+  return { values: Object.fromEntries(values), repeated };
 }
 
 function decode(text: string, param: string): string {
@@ -28,20 +36,16 @@ function decode(text: string, param: string): string {
   }
 }
 
-/** Parses with a contract schema; a 400 naming every bad or unknown parameter otherwise. */
-export function parseParams<S extends z.ZodType>(schema: S, values: unknown): z.output<S> {
-  const r = schema.safeParse(values);
-  if (r.success) return r.data;
-  const issues: { path: string; message: string }[] = [];
-  for (const issue of r.error.issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) issues.push({ path: key, message: "unknown parameter" });
-    } else {
-      issues.push({ path: issue.path.map(String).join(".") || "(query)", message: issue.message });
-    }
+/** Parses query values with a contract schema; a 400 naming every bad, repeated or unknown parameter otherwise. */
+export function parseParams<S extends z.ZodObject>(schema: S, query: QueryValues): z.output<S> {
+  const used = [...query.repeated].filter((name) => Object.hasOwn(schema.shape, name));
+  if (used.length) {
+    throw badRequest(
+      used.map((name) => `Invalid parameter "${name}": given more than once`).join("; "),
+      used.map((name) => ({ path: name, message: "given more than once" })),
+    );
   }
-  const message = issues
-    .map((i) => (i.message === "unknown parameter" ? `Unknown parameter "${i.path}"` : `Invalid parameter "${i.path}": ${i.message}`))
-    .join("; ");
-  throw badRequest(message, issues);
+  const r = schema.safeParse(query.values);
+  if (r.success) return r.data;
+  throw invalidInput(r.error.issues);
 }

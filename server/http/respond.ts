@@ -28,10 +28,18 @@ export function retryHeaders(code: string, res: ServerResponse): Record<string, 
  */
 export function sendError(res: ServerResponse, e: unknown, log: Logger): void {
   const app = toAppError(e);
+  if (abortedAfterStart(res, app, e, log)) return;
   if (!(e instanceof AppError)) log.error("request failed", { code: app.code, ...errorFields(e) });
-  if (res.headersSent) {
-    res.destroy(new Error(app.message));
-    return;
-  }
   sendJson(res, app.status, app.toBody(), retryHeaders(app.code, res));
+}
+
+/**
+ * A failure once the status line is out cannot become an error answer: the transfer is aborted, so that
+ * the client sees it broken rather than a valid end (SPEC §3.1), and logged. True when that was the case.
+ */
+export function abortedAfterStart(res: ServerResponse, app: AppError, e: unknown, log: Logger): boolean {
+  if (!res.headersSent) return false;
+  log.error("the response had started when it failed; aborting it", { code: app.code, ...errorFields(e) });
+  res.destroy(new Error(app.message));
+  return true;
 }

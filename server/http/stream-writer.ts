@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setImmediate as yieldToIo } from "node:timers/promises";
 
 /** Aborted when the client goes away before the response finished. */
 export function clientGone(req: IncomingMessage, res: ServerResponse): AbortSignal {
@@ -99,5 +100,48 @@ export class JsonStreamWriter {
       this.res.on("drain", done);
       this.signal.addEventListener("abort", done);
     });
+  }
+}
+
+/** What writeJsonStream writes: `head`, each row's JSON separated by commas, then the tail of how the batches ended. */
+export interface JsonStreamParts<T, E> {
+  head: string;
+  batches: AsyncGenerator<T[], E, void>;
+  row(row: T): string;
+  /** The closing text, or undefined when the stream was aborted (the client went away). */
+  tail(end: E): string | undefined;
+  /** The tail in a write of its own (the Lightning list's cursor, see JsonStreamWriter). */
+  tailApart?: boolean;
+}
+
+/**
+ * The one writer of streamed JSON answers (item GET and DELETE, the Lightning list): the first batch is
+ * read before the status line, so that an early failure still gets a proper error answer; each batch is
+ * then written as it arrives, with backpressure. A failure after the status line is thrown to the
+ * caller's error answer, which aborts the transfer (SPEC §3.1).
+ */
+export async function writeJsonStream<T, E>(res: ServerResponse, signal: AbortSignal, parts: JsonStreamParts<T, E>): Promise<void> {
+  const { batches } = parts;
+  try {
+    let next = await batches.next();
+    const out = new JsonStreamWriter(res, signal, { tailApart: parts.tailApart });
+    await out.push(parts.head);
+    let first = true;
+    while (!next.done) {
+      for (const row of next.value) {
+        await out.push(first ? parts.row(row) : "," + parts.row(row));
+        first = false;
+      }
+      await out.flush();
+      // The embedded database answers without I/O: let a disconnect be noticed (once sending has begun,
+      // so that an answer complete after its first batch still goes out in one piece).
+      if (res.headersSent) await yieldToIo();
+      next = await batches.next();
+    }
+    const tail = parts.tail(next.value);
+    if (tail !== undefined) await out.end(tail);
+  } catch (e) {
+    await batches.return(undefined as never).catch(() => {});
+    throw e;
   }
 }

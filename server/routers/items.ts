@@ -3,16 +3,20 @@ import * as getItems from "../../contracts/items/get-items.js";
 import type { Item } from "../../contracts/items/shared.js";
 import * as upsertItems from "../../contracts/items/upsert-items.js";
 import { AppError } from "../errors.js";
-import { resolveCollection } from "../services/access.js";
-import { filterFromParams, planFetch, upsertRequest } from "../services/item-requests.js";
-import { deleteItemsBatches, withMeta, type ItemRow } from "../services/items.js";
-import { authedProcedure, router } from "../trpc.js";
-import type { Principal } from "../auth/principal.js";
-import type { Services } from "../context.js";
 import { acquireStreamSlot } from "../http/stream-slots.js";
+import { planDelete, planFetch, upsert, type ItemCaller } from "../services/item-operations.js";
+import { jsonTextOf } from "../services/json-text.js";
+import { withMeta, type ItemRow } from "../services/items.js";
+import type { Principal } from "../auth/principal.js";
+import type { Context } from "../context.js";
+import { authedProcedure, router } from "../trpc.js";
 
-// The item operations of SPEC §3 as tRPC procedures (SPEC §4). Their REST forms are the raw routes of
-// server/http/items-*.ts, which share the contracts and the services.
+// The item operations of SPEC §3 as tRPC procedures (SPEC §4), over the same layer as the REST routes
+// (server/http/items-*.ts) and the Lightning dialect. A procedure's answer is buffered, so each has a
+// bounded page: items.get at most PAGE_DEFAULT_LIMIT items (without `limit`) and PAGE_MAX_BYTES of
+// values, items.stream STREAM_DEFAULT_LIMIT items, items.delete MAX_LISTED_DELETED_KEYS listed keys.
+
+const callerOf = (ctx: Context & { principal: Principal }): ItemCaller => ({ sql: ctx.services.db.sql, env: ctx.services.env, principal: ctx.principal });
 
 function toItem(row: ItemRow, meta: boolean): Item {
   return {
@@ -23,33 +27,14 @@ function toItem(row: ItemRow, meta: boolean): Item {
   };
 }
 
-/** The events of items.stream: one per database batch, then the end (none when the client went away). */
-async function* streamEvents(
-  ctx: { services: Services; principal: Principal; signal?: AbortSignal },
-  input: getItems.GetItemsParams,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<getItems.StreamEvent> {
-  const { sql } = ctx.services.db;
-  const plan = await planFetch(sql, ctx.services.env, ctx.principal, input);
-  const stream = plan.stream(signal ?? ctx.signal);
-  let next = await stream.next();
-  while (!next.done) {
-    yield { type: "items", results: next.value.map((row) => toItem(row, plan.meta)) };
-    next = await stream.next();
-  }
-  if (!next.value.aborted) {
-    yield { type: "end", end_offset: plan.startOffset + next.value.count, cursor: plan.nextCursor(next.value) };
-  }
-}
-
 export const itemsRouter = router({
-  /** One page, buffered: for large collections use `limit`/`cursor`, or items.stream. */
+  /** One page: `limit` items (PAGE_DEFAULT_LIMIT without it), ending early past PAGE_MAX_BYTES; then `cursor`. */
   get: authedProcedure
     .input(getItems.input)
     .output(getItems.output)
     .query(async ({ ctx, input }) => {
-      const { sql } = ctx.services.db;
-      const plan = await planFetch(sql, ctx.services.env, ctx.principal, input);
+      const { env } = ctx.services;
+      const plan = await planFetch(callerOf(ctx), input, "rest", { defaultLimit: env.PAGE_DEFAULT_LIMIT, maxBytes: env.PAGE_MAX_BYTES });
       const stream = plan.stream(ctx.signal);
       const results: Item[] = [];
       let next = await stream.next();
@@ -62,12 +47,20 @@ export const itemsRouter = router({
 
   /**
    * The same query as an async iterable (consume with httpBatchStreamLink or httpSubscriptionLink):
-   * `{type: "items", results}` per database batch, then `{type: "end", end_offset, cursor}`.
+   * `{type: "items", results}` per database batch, then `{type: "end", end_offset, cursor}`; at most
+   * STREAM_DEFAULT_LIMIT items without `limit`.
    */
   stream: authedProcedure.input(getItems.input).query(async function* ({ ctx, input, signal }): AsyncGenerator<getItems.StreamEvent> {
     const releaseSlot = acquireStreamSlot(ctx.services, ctx.principal);
     try {
-      yield* streamEvents(ctx, input, signal);
+      const plan = await planFetch(callerOf(ctx), input, "rest", { defaultLimit: ctx.services.env.STREAM_DEFAULT_LIMIT });
+      const stream = plan.stream(signal ?? ctx.signal);
+      let next = await stream.next();
+      while (!next.done) {
+        yield { type: "items", results: next.value.map((row) => toItem(row, plan.meta)) };
+        next = await stream.next();
+      }
+      if (!next.value.aborted) yield { type: "end", end_offset: plan.startOffset + next.value.count, cursor: plan.nextCursor(next.value) };
     } finally {
       releaseSlot();
     }
@@ -78,31 +71,35 @@ export const itemsRouter = router({
     .input(upsertItems.input)
     .output(upsertItems.output)
     .mutation(async ({ ctx, input }) => {
-      const { sql } = ctx.services.db;
-      const collection = await resolveCollection(sql, ctx.principal, input.name, input.project_id, "write");
-      const answer = await upsertRequest(sql, ctx.services.env, collection.id, input.items);
-      if (answer.status === 422) {
+      const { MAX_JSON_DEPTH } = ctx.services.env;
+      const result = await upsert(callerOf(ctx), input, async () => ({
+        items: input.items,
+        // Values arrive parsed (tRPC's JSON): their text is what JSON.stringify gives.
+        valueText: (item) => (Object.hasOwn(item, "value") && (item as { value?: unknown }).value !== undefined ? jsonTextOf((item as { value: unknown }).value, MAX_JSON_DEPTH) : undefined),
+      }));
+      if (result.status === 422) {
         throw new AppError(
           "UNPROCESSABLE_CONTENT",
           "No item of the request is valid; nothing was written",
-          answer.body.errors.map((e) => ({ path: `items.${e.index}`, message: e.message })),
+          result.errors.map((e) => ({ path: `items.${e.index}`, message: e.message })),
         );
       }
-      return answer.body;
+      return { upserted: result.upserted, errors: result.errors };
     }),
 
-  /** Delete by key pattern (or everything, with the deleteAll action), buffered keys. */
+  /** Delete by key pattern (everything: admins only); lists at most MAX_LISTED_DELETED_KEYS of the deleted keys. */
   delete: authedProcedure
     .input(deleteItems.input)
-    .output(deleteItems.output)
+    .output(deleteItems.procedureOutput)
     .mutation(async ({ ctx, input }) => {
-      const { sql } = ctx.services.db;
-      const filter = filterFromParams(ctx.services.env, input.key, input);
-      const collection = await resolveCollection(sql, ctx.principal, input.name, input.project_id, input.key === undefined ? "deleteAll" : "write");
+      const plan = await planDelete(callerOf(ctx), input, "rest");
+      const max = ctx.services.env.MAX_LISTED_DELETED_KEYS;
       const keys: string[] = [];
-      for await (const batch of deleteItemsBatches(sql, collection.id, filter, { batchSize: ctx.services.env.DELETE_BATCH_SIZE })) {
-        keys.push(...batch);
+      let next;
+      const batches = plan.batches();
+      for (next = await batches.next(); !next.done; next = await batches.next()) {
+        for (const key of next.value) if (keys.length < max) keys.push(key);
       }
-      return { keys, deleted: keys.length };
+      return { keys, deleted: next.value.count, keys_truncated: next.value.count > keys.length };
     }),
 });

@@ -1,6 +1,7 @@
 import { Prisma } from "../generated/prisma/client.js";
 import type { Sql } from "../db.js";
 import { keyMatch } from "./patterns.js";
+import { withoutTopLevelMember } from "./json-text.js";
 import type { TimeRange } from "./time-filters.js";
 
 // The item store (SPEC §1, §3): set-based SQL only, JSON values kept as the text that was written.
@@ -24,6 +25,14 @@ export interface ItemRow {
   seq: string;
 }
 
+/**
+ * A text column that may begin with U+FEFF (a key), as SQL: such a text gets a U+0001 in front, which
+ * server/sql.ts removes from every result. PGlite decodes each text field with a TextDecoder that drops a
+ * leading byte-order mark, so `\uFEFFbom` would otherwise come back as `bom`; U+0001 cannot start a key
+ * (no control characters), so the mark is unambiguous on both storages.
+ */
+export const shieldedText = (column: string) => `CASE WHEN starts_with(${column}, U&'\\FEFF') THEN U&'\\0001' || ${column} ELSE ${column} END`;
+
 const isoUtc = (column: string) => Prisma.raw(`to_char("${column}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
 
 /** The columns of an ItemRow read from the items row `alias`, named `<prefix>key` and so on. */
@@ -31,7 +40,7 @@ export function itemRowColumns(alias: string, prefix = ""): Prisma.Sql {
   const col = (c: string) => `${alias}."${c}"`;
   const iso = (c: string) => `to_char(${col(c)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
   return Prisma.raw(
-    `${col("key")} AS ${prefix}key, ${col("value")} AS ${prefix}value, ${iso("created")} AS ${prefix}created, ` +
+    `${shieldedText(col("key"))} AS ${prefix}key, ${col("value")} AS ${prefix}value, ${iso("created")} AS ${prefix}created, ` +
       `${iso("updated")} AS ${prefix}updated, ${col("seq")}::text AS ${prefix}seq`,
   );
 }
@@ -66,6 +75,9 @@ function filterSql(collectionId: string, filter: ItemFilter): Prisma.Sql {
   return Prisma.join(parts, " AND ");
 }
 
+/** STREAM_BATCH_BYTES' default (server/env.ts). */
+const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+
 export interface StreamOptions {
   /** Keyset position: only items with a greater sequence number (from a cursor). */
   afterSeq?: string;
@@ -73,8 +85,12 @@ export interface StreamOptions {
   offset?: number;
   /** At most this many items in all. */
   limit?: number;
+  /** At most this many value bytes in all (at least one item): the stream then ends with hasMore when more match. */
+  maxBytes?: number;
   /** Items per database query; each query takes and releases a connection, no transaction spans batches. */
   batchSize: number;
+  /** Value bytes per database query (at least one item), so that large values stream in the memory of small ones. */
+  batchBytes?: number;
   /** Stops before the next query once aborted (the client went away). */
   signal?: AbortSignal;
 }
@@ -84,15 +100,16 @@ export interface StreamEnd {
   count: number;
   /** Sequence number of the last item yielded (the keyset position for a cursor), or null. */
   lastSeq: string | null;
-  /** True when `limit` stopped the stream and more items match. */
+  /** True when `limit` (or `maxBytes`) stopped the stream and more items match. */
   hasMore: boolean;
   /** True when the signal stopped the stream. */
   aborted: boolean;
 }
 
 /**
- * Matching items in insertion order, as batches of at most batchSize rows, read with a keyset on the
- * sequence number. Returns (as the generator's return value) where it stopped and whether more match.
+ * Matching items in insertion order, as batches of at most batchSize rows and about batchBytes of values,
+ * read with a keyset on the sequence number. Returns (as the generator's return value) where it stopped
+ * and whether more match.
  *
  * One stream covers the items that existed when its first batch was read, less those deleted since,
  * with their values as they are when their batch is read: without that bound, a key deleted and
@@ -110,35 +127,50 @@ export async function* streamItems(
   // A read by exact key (a point read) is the frequent small statement worth keeping prepared.
   const prepare = keyMatch(filter.pattern).kind === "exact";
   const { limit, signal } = options;
+  const maxBytes = options.maxBytes ?? Infinity;
   // The first batch reads the bound in the same statement; the later ones reuse it.
   let bound: Prisma.Sql = Prisma.sql`(SELECT max(seq) FROM items WHERE collection_id = ${collectionId}::uuid)`;
   let after = options.afterSeq ?? "0";
   let skip = options.offset ?? 0;
   let count = 0;
+  let bytes = 0;
   let lastSeq: string | null = null;
   for (;;) {
     if (signal?.aborted) return { count, lastSeq, hasMore: false, aborted: true };
-    const remaining = limit === undefined ? Infinity : limit - count;
-    // Once fewer than a batch remain, one extra row tells whether more items match.
+    // Once the limit or the byte budget is reached, one more row (a probe) tells whether more items match.
+    const remaining = bytes >= maxBytes ? 0 : limit === undefined ? Infinity : limit - count;
     const take = Math.min(options.batchSize, remaining + 1);
-    const rows = await sql.query<ItemRow & { bound: string }>(Prisma.sql`
-      SELECT key, value, ${isoUtc("created")} AS created, ${isoUtc("updated")} AS updated, seq::text AS seq,
-        ${bound}::text AS bound
-      FROM items
-      WHERE ${where} AND seq > ${after}::bigint AND seq <= ${bound}
-      ORDER BY items.seq
-      LIMIT ${take} OFFSET ${skip}`, { prepare });
+    const budget = remaining === 0 ? 1 : Math.min(options.batchBytes ?? DEFAULT_BATCH_BYTES, maxBytes - bytes);
+    // `run` is the value bytes up to and including the row: a row is sent while the bytes before it are
+    // under the budget, so the first row always is. octet_length reads a stored value's size without
+    // decompressing it, and rows past the budget are never sent.
+    const rows = await sql.query<ItemRow & { bound: string; len: number; run: string }>(Prisma.sql`
+      SELECT * FROM (
+        SELECT page.*, sum(page.len) OVER (ORDER BY page.seq ROWS UNBOUNDED PRECEDING)::text AS run
+        FROM (
+          SELECT ${Prisma.raw(shieldedText("key"))} AS key, value, ${isoUtc("created")} AS created, ${isoUtc("updated")} AS updated,
+            seq, octet_length(value) AS len, ${bound}::text AS bound
+          FROM items
+          WHERE ${where} AND seq > ${after}::bigint AND seq <= ${bound}
+          ORDER BY items.seq
+          LIMIT ${take} OFFSET ${skip}) AS page) AS counted
+      WHERE counted.run::bigint - counted.len < ${budget}::bigint
+      ORDER BY counted.seq`, { prepare });
     skip = 0;
     if (rows.length > 0) bound = Prisma.sql`${rows[0]!.bound}::bigint`;
+    const cut = rows.length > 0 && Number(rows[rows.length - 1]!.run) >= budget;
     const hasMore = rows.length > remaining;
-    const batch = hasMore ? rows.slice(0, remaining) : rows;
+    const batch = (hasMore ? rows.slice(0, remaining) : rows).map(
+      (r): ItemRow => ({ key: r.key, value: r.value, created: r.created, updated: r.updated, seq: String(r.seq) }),
+    );
     if (batch.length > 0) {
       count += batch.length;
+      for (const r of rows.slice(0, batch.length)) bytes += Number(r.len);
       lastSeq = after = batch[batch.length - 1]!.seq;
       yield batch;
     }
     if (hasMore) return { count, lastSeq, hasMore: true, aborted: false };
-    if (rows.length < take) return { count, lastSeq, hasMore: false, aborted: false };
+    if (!cut && rows.length < take) return { count, lastSeq, hasMore: false, aborted: false };
   }
 }
 
@@ -152,16 +184,10 @@ export function itemJson(row: ItemRow, meta: boolean): string {
 export function withMeta(valueJson: string, created: string, updated: string): string {
   if (!valueJson.startsWith("{")) return valueJson;
   const meta = `{"created":"${created}","updated":"${updated}"}`;
-  if (valueJson.includes('"_meta"')) {
-    // Rare: the object may already have a top-level _meta, which must not appear twice.
-    const obj = JSON.parse(valueJson) as Record<string, unknown>;
-    if (Object.hasOwn(obj, "_meta")) {
-      delete obj._meta;
-      const rest = JSON.stringify(obj);
-      return rest === "{}" ? `{"_meta":${meta}}` : `${rest.slice(0, -1)},"_meta":${meta}}`;
-    }
-  }
-  return valueJson === "{}" ? `{"_meta":${meta}}` : `${valueJson.slice(0, -1)},"_meta":${meta}}`;
+  // The object may already have top-level _meta members (also spelled with \u escapes, the only escapes
+  // "_meta" can have): they are cut out of the text, every other byte kept, so that one _meta remains.
+  const rest = valueJson.includes('"_meta"') || valueJson.includes("\\u") ? withoutTopLevelMember(valueJson, "_meta") : valueJson;
+  return rest === "{}" ? `{"_meta":${meta}}` : `${rest.slice(0, -1)},"_meta":${meta}}`;
 }
 
 export interface NewItem {
@@ -218,15 +244,11 @@ const countsSql = Prisma.sql`count(*)::int AS total, (count(*) FILTER (WHERE ins
 /** PostgreSQL gave up on a lock cycle (deadlock_detected): the statement was rolled back and can run again. */
 const isDeadlock = (e: unknown) => (e as { code?: unknown })?.code === "40P01";
 
-/**
- * Writes the items atomically. New keys get created = updated = one timestamp of the request; existing
- * keys keep `created`. Keys must be distinct. Up to UPSERT_CHUNK items take one statement (its own
- * transaction, one round trip); more take one transaction with a statement per chunk.
- */
-export async function upsertItems(sql: Sql, collectionId: string, items: NewItem[]): Promise<UpsertOutcome> {
+/** Runs `work` again (up to 3 times in all) when PostgreSQL broke a deadlock by rolling it back. */
+async function retryDeadlock<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return items.length <= UPSERT_CHUNK ? await upsertChunk(sql, collectionId, items) : await upsertInTransaction(sql, collectionId, items);
+      return await work();
     } catch (e) {
       if (attempt < 3 && isDeadlock(e)) continue;
       throw e;
@@ -235,35 +257,60 @@ export async function upsertItems(sql: Sql, collectionId: string, items: NewItem
 }
 
 /**
- * One statement. The keys that exist are locked first, in key order (so that concurrent writers of
- * overlapping keys cannot deadlock each other, and a concurrent delete cannot make one of them new
- * again); the collection lock is taken only when a key is new, so that writers that only update run in
- * parallel. The timestamp is read after the locks.
+ * Writes the items atomically. New keys get created = updated = one timestamp of the request; existing
+ * keys keep `created`. Keys must be distinct. Up to UPSERT_CHUNK items take one statement (its own
+ * transaction, one round trip); more take one transaction with a statement per chunk.
  */
-async function upsertChunk(sql: Sql, collectionId: string, items: NewItem[]): Promise<UpsertOutcome> {
-  const [row] = await sql.query<{ ts: string; total: number; created: number }>(Prisma.sql`
-    WITH input AS MATERIALIZED (SELECT t.k, t.v, t.ord FROM ${inputRows(items)}),
-         held AS MATERIALIZED (
+export function upsertItems(sql: Sql, collectionId: string, items: NewItem[]): Promise<UpsertOutcome> {
+  return retryDeadlock(() => (items.length <= UPSERT_CHUNK ? upsertChunk(sql, collectionId, items) : upsertInTransaction(sql, collectionId, items)));
+}
+
+/**
+ * The CTEs `held` and `locked` that take a write's locks, in the one order every writer uses: the
+ * existing rows of `keys` (a query of a column `k`) in key order, then the collection lock when a key is new.
+ */
+function lockCtes(collectionId: string, keys: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`held AS MATERIALIZED (
            SELECT s.k, e.present
-           FROM (SELECT k FROM input ORDER BY k) AS s
+           FROM (SELECT k FROM (${keys}) AS given ORDER BY k COLLATE "C") AS s
            LEFT JOIN LATERAL (
              SELECT true AS present FROM items i
              WHERE i.collection_id = ${collectionOf(collectionId)} AND i.key = s.k
              FOR NO KEY UPDATE) AS e ON true),
          locked AS MATERIALIZED (
            SELECT ${collectionLock(collectionId)} IS NULL AS done
-           FROM (SELECT 1 FROM held WHERE present IS NULL LIMIT 1) AS any_new),
+           FROM (SELECT bool_or(present IS NULL) AS any_new FROM held) AS h WHERE h.any_new)`;
+}
+
+/**
+ * One statement. The keys that exist are locked first, in key order (so that concurrent writers of
+ * overlapping keys cannot deadlock each other, and a concurrent delete cannot make one of them new
+ * again); the collection lock is taken only when a key is new, so that writers that only update run in
+ * parallel. The timestamp is read after the locks. `held` is read whole (an aggregate) before the
+ * collection lock: a CTE is filled as it is read, and `LIMIT 1` there would take the collection lock at
+ * the first new key, with later rows still to lock (a lock cycle with a writer holding one of those rows).
+ */
+async function upsertChunk(sql: Sql, collectionId: string, items: NewItem[]): Promise<UpsertOutcome> {
+  const [row] = await sql.query<{ ts: string; total: number; created: number }>(Prisma.sql`
+    WITH input AS MATERIALIZED (SELECT t.k, t.v, t.ord FROM ${inputRows(items)}),
+         ${lockCtes(collectionId, Prisma.sql`SELECT k FROM input`)},
          stamp AS MATERIALIZED (SELECT clock_timestamp() AS ts FROM (SELECT count(*) FROM held, locked) AS after_locks),
          ${writtenCte(collectionId, Prisma.sql`input AS t CROSS JOIN stamp`, Prisma.sql`stamp.ts`)}
     SELECT (SELECT ${utcText("ts")} FROM stamp) AS ts, ${countsSql} FROM written`);
   return { written: row!.total, created: row!.created, timestamp: row!.ts };
 }
 
-/** More than a chunk: one transaction that takes the collection lock first, then a statement per chunk. */
+/**
+ * More than a chunk: one transaction that takes its locks in the same order as upsertChunk (the existing
+ * keys in key order, then the collection lock when a key is new), so that the two never wait on each other
+ * in a cycle, then writes a statement per chunk.
+ */
 function upsertInTransaction(sql: Sql, collectionId: string, items: NewItem[]): Promise<UpsertOutcome> {
   return sql.transaction(async (tx) => {
+    const keys = JSON.stringify(items.map((it) => it.key));
     const [stamp] = await tx.query<{ ts: string }>(Prisma.sql`
-      SELECT ${utcText("clock_timestamp()")} AS ts FROM (SELECT ${collectionLock(collectionId)}) AS locked`);
+      WITH ${lockCtes(collectionId, Prisma.sql`SELECT k FROM json_array_elements_text(${keys}::json) AS k`)}
+      SELECT ${utcText("clock_timestamp()")} AS ts FROM (SELECT count(*) FROM held, locked) AS after_locks`);
     const ts = stamp!.ts;
     let written = 0;
     let created = 0;
@@ -289,6 +336,10 @@ export interface DeleteOptions {
 /**
  * Deletes the matching items in batches (oldest first), yielding the deleted keys of each batch.
  * Items written after the call started are not deleted. Each batch is its own statement.
+ *
+ * A batch picks the next batchSize matching rows after the previous batch's last pick and deletes those
+ * still there: rows another transaction deleted meanwhile make a batch come back short, so the end is
+ * when a batch picks fewer rows than it asked for, not when it deletes fewer.
  */
 export async function* deleteItemsBatches(
   sql: Sql,
@@ -300,19 +351,28 @@ export async function* deleteItemsBatches(
   const [{ max }] = (await sql.query<{ max: string }>(Prisma.sql`
     SELECT coalesce(max(seq), 0)::text AS max FROM items WHERE collection_id = ${collectionId}::uuid`)) as [{ max: string }];
   let count = 0;
+  let after = "0";
   for (;;) {
     if (options.signal?.aborted) return { count, aborted: true };
-    const rows = await sql.query<{ key: string; seq: string }>(Prisma.sql`
-      DELETE FROM items
-      WHERE collection_id = ${collectionId}::uuid AND seq IN (
-        SELECT seq FROM items WHERE ${where} AND seq <= ${max}::bigint ORDER BY seq LIMIT ${options.batchSize})
-      RETURNING key, seq::text AS seq`);
-    if (rows.length > 0) {
-      rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
-      count += rows.length;
-      yield rows.map((r) => r.key);
+    const [batch] = await retryDeadlock(() =>
+      sql.query<{ picked: number; last: string | null; deleted: string }>(Prisma.sql`
+        WITH picked AS MATERIALIZED (
+               SELECT seq FROM items WHERE ${where} AND seq > ${after}::bigint AND seq <= ${max}::bigint
+               ORDER BY seq LIMIT ${options.batchSize}),
+             gone AS (
+               DELETE FROM items
+               WHERE collection_id = ${collectionId}::uuid AND seq IN (SELECT seq FROM picked)
+               RETURNING key, seq)
+        SELECT (SELECT count(*) FROM picked)::int AS picked, (SELECT max(seq) FROM picked)::text AS last,
+               (SELECT coalesce(json_agg(key ORDER BY seq), '[]'::json) FROM gone)::text AS deleted`),
+    );
+    const keys = JSON.parse(batch!.deleted) as string[];
+    if (keys.length > 0) {
+      count += keys.length;
+      yield keys;
     }
-    if (rows.length < options.batchSize) return { count, aborted: false };
+    if (batch!.picked < options.batchSize || batch!.last === null) return { count, aborted: false };
+    after = batch!.last;
   }
 }
 

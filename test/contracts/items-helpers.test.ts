@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as getItems from "../../contracts/items/get-items.js";
 import { decodeCursor, encodeCursor } from "../../server/services/cursor.js";
 import { keyMatch, keyProblem, patternProblem } from "../../server/services/patterns.js";
-import { microsToIso, parsePreciseInstant } from "../../server/services/time-filters.js";
+import { microsToIso, parsePreciseInstant } from "../../contracts/instants.js";
 import { withMeta } from "../../server/services/items.js";
 
 const bounds = (text: string) => {

@@ -88,7 +88,8 @@ const pathCases: Case[] = [
     { what: `${method} a key with a null byte`, method, path: () => `${c()}/a%00b`, status: 400, message: /"key".*control character/ },
     { what: `${method} a key with a control character`, method, path: () => `${c()}/a%01b`, status: 400, message: /control character/ },
     { what: `${method} a key of invalid UTF-8`, method, path: () => `${c()}/a%C3%28`, status: 400, message: /key.*percent-encoded UTF-8/ },
-    { what: `${method} a broken escape in the key`, method, path: () => `${c()}/a%ZZ`, status: 400, message: /key.*percent-encoded UTF-8/ },
+    // A `%` that starts no escape is itself (SPEC §3.6, WHATWG percent-decode): `a%ZZ` is that key, not an error.
+    { what: `${method} an escape cut short in a UTF-8 sequence`, method, path: () => `${c()}/a%E0%A4%A`, status: 400, message: /key.*percent-encoded UTF-8/ },
     { what: `${method} a pattern of 10,000 characters`, method, path: () => `${c()}/${longPattern}`, status: 400, message: /MAX_PATTERN_LENGTH/ },
     { what: `${method} an impossible collection name`, method, path: () => `/collections/Not_Valid!`, status: 400, message: /collection name/ },
     { what: `${method} a name too long`, method, path: () => `/collections/${"n".repeat(65)}`, status: 400, message: /64 characters/ },

@@ -39,7 +39,8 @@ describe("DELETE /collections/{name}[/{key}]", () => {
     await setTimes(server, name, tenant.project.id, "old", "2024-10-07T10:00:00Z", "2024-10-07T10:00:00Z");
     await setTimes(server, name, tenant.project.id, "day", "2024-10-08T23:59:59.999999Z", "2024-10-08T23:59:59.999999Z");
     await setTimes(server, name, tenant.project.id, "new", "2024-10-09T00:00:00Z", "2024-10-09T00:00:00Z");
-    const r = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/*?created_before=2024-10-08`);
+    // A pattern made only of `*` is "every item" (SPEC §2): the admin's, even narrowed by time.
+    const r = await call(server, tenant.users.admin, "DELETE", `/collections/${name}/*?created_before=2024-10-08`);
     expect(r.body).toEqual({ keys: ["old", "day"], deleted: 2 });
     expect(await keys(name)).toEqual(["new"]);
     const bad = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/*?updated_after=nope`);

@@ -54,9 +54,9 @@ describe("tRPC", () => {
     expect(list.results.find((c) => c.name === "trpc-items")?.items).toBe(2);
 
     const del = await admin.items.delete.mutate({ name: "trpc-items", key: "a*" });
-    expect(del).toEqual({ keys: ["a"], deleted: 1 });
+    expect(del).toEqual({ keys: ["a"], deleted: 1, keys_truncated: false });
     const all = await admin.items.delete.mutate({ name: "trpc-items" });
-    expect(all).toEqual({ keys: ["b"], deleted: 1 });
+    expect(all).toEqual({ keys: ["b"], deleted: 1, keys_truncated: false });
     expect(await admin.collections.delete.mutate({ project_id: tenant.project.id, name: "trpc-items" })).toEqual({ deleted: true });
   });
 

@@ -139,7 +139,7 @@ describe("rate limiting (RATE_LIMIT_PER_MINUTE)", () => {
 
   it("a token bucket: a burst of N, then refilled at N a minute", () => {
     let now = 0;
-    const limiter = new RateLimiter(60, () => now);
+    const limiter = new RateLimiter(60, 10_000, () => now);
     for (let i = 0; i < 60; i++) expect(limiter.take("t").limited).toBe(false);
     const over = limiter.take("t");
     expect(over).toMatchObject({ limited: true, remaining: 0, retryAfterSeconds: 1 });

@@ -1,3 +1,5 @@
+import { Prisma } from "../../server/generated/prisma/client.js";
+import { shieldedText } from "../../server/services/items.js";
 import type { TestServer } from "./server.js";
 
 export interface RawAnswer {
@@ -29,10 +31,11 @@ export async function rawRequest(
 
 /** Every item of a collection as stored (key, value text, updated), in insertion order. */
 export async function storedItems(server: TestServer, projectId: string, name: string): Promise<{ key: string; value: string; updated: string }[]> {
-  return server.services.db.prisma.$queryRaw`
-    SELECT key, value, updated::text AS updated FROM items
+  // Through the service's SQL layer: PGlite's own decoder (and so Prisma's reads) drops a key's leading U+FEFF.
+  return server.services.db.sql.query(Prisma.sql`
+    SELECT ${Prisma.raw(shieldedText("key"))} AS key, value, updated::text AS updated FROM items
     WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${projectId}::uuid AND name = ${name})
-    ORDER BY seq`;
+    ORDER BY seq`);
 }
 
 /** Nothing in an error answer may show the service's insides. */
