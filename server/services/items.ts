@@ -76,7 +76,7 @@ function filterSql(collectionId: string, filter: ItemFilter): Prisma.Sql {
 }
 
 /** STREAM_BATCH_BYTES' default (server/env.ts). */
-const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+const DEFAULT_BATCH_BYTES = 2 * 1024 * 1024;
 
 export interface StreamOptions {
   /** Keyset position: only items with a greater sequence number (from a cursor). */
