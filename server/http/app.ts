@@ -235,10 +235,11 @@ export async function startHttpServer(services: Services, port: number, host: st
  * naming the limits), oversized headers (431), unparsable HTTP (400). The connection then closes.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, env: Services["env"]): void {
-  // A response of this connection still being written cannot be followed by another; between two
-  // requests of a kept-alive connection (earlier bytes written, none pending) an answer can still go out.
-  const pending = (socket as Duplex & { _httpMessage?: { writableEnded?: boolean } | null })._httpMessage;
-  if (err.code === "ECONNRESET" || !socket.writable || (pending && !pending.writableEnded)) {
+  // A response whose status line is out cannot be followed by another; a request of a kept-alive
+  // connection after earlier answers (bytes written, none pending), or one whose answer has not started
+  // (a stalled body), can still be answered.
+  const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } | null })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || (pending?.headersSent && !pending.writableEnded)) {
     socket.destroy();
     return;
   }
