@@ -8,20 +8,68 @@ export const meta = {
     path: "/collections",
     tags: ["collections"],
     summary: "List the collections the caller can see",
-    description: "Every collection of the caller's projects (a run token: of its project), with its item count.",
+    description:
+      "Every collection of the caller's projects (a run token: of its project), with its item count and stored value bytes, " +
+      "ordered by name then project id, in pages of `limit` (default COLLECTIONS_DEFAULT_LIMIT, 100; at most COLLECTIONS_MAX_LIMIT, 1000). " +
+      "`cursor` is null on the last page; otherwise pass it back to read the next one.",
     protect: true,
-    errorResponses: { 400: "A malformed or unknown parameter", 401: "Missing or invalid credentials" },
+    errorResponses: {
+      // trpc-to-openapi 3.3 documents one 400 for every route (the first route's text wins): keep it general
+      400: "A malformed or unknown parameter",
+      401: "Missing or invalid credentials",
+    },
   },
 } satisfies OpenApiMeta;
 
-export const input = z.strictObject({ project_id: projectIdQuery });
+const limitMessage = "limit must be a positive integer in decimal digits";
 
-export const collectionSummary = z.object({
-  name: z.string(),
-  project_id: uuidSchema,
-  items: z.number().int().meta({ description: "Number of items" }),
-  created: timestampSchema,
+/**
+ * `limit`: a positive integer. On REST it arrives as a query string, which must be decimal digits only
+ * (no sign, exponent, hex, spaces, empty value) and is turned into a number here; a tRPC caller passes a
+ * number. Written as a pipe (not a bare z.number()) so that trpc-to-openapi, which turns on coercion by
+ * mutating the number schemas of a query (PLATFORM.md), leaves it alone: the tRPC procedure keeps
+ * refusing `true`, `"1e0"` or `1.5` after REST calls. The ceiling COLLECTIONS_MAX_LIMIT is configuration,
+ * checked by the service (server/services/collections.ts) with the same parameter name.
+ */
+export const limitParam = z
+  .union([z.number({ error: limitMessage }), z.string({ error: limitMessage }).regex(/^[0-9]+$/, limitMessage).transform(Number)], { error: limitMessage })
+  .pipe(z.number().int(limitMessage).min(1, limitMessage).max(Number.MAX_SAFE_INTEGER, "limit is too large"))
+  .meta({
+    description:
+      "Collections per page: a positive integer in decimal digits (default COLLECTIONS_DEFAULT_LIMIT, 100; more than COLLECTIONS_MAX_LIMIT, 1000, is a 400)",
+    example: "100",
+    // openapi.json documents the REST query parameter: a string of digits (tRPC callers pass a number)
+    override: ({ jsonSchema }) => {
+      delete jsonSchema.anyOf;
+      Object.assign(jsonSchema, { type: "string", pattern: "^[0-9]+$" });
+    },
+  })
+  .optional();
+
+export const cursorParam = z
+  .string()
+  .min(1, "cursor cannot be empty")
+  .max(400, "cursor is not a cursor this service issued")
+  .meta({ description: "The `cursor` of the previous page (opaque); a cursor this service did not issue is a 400" })
+  .optional();
+
+/** Every parameter is optional, and so is the input (a tRPC caller may call `collections.list.query()`). */
+export const input = z.strictObject({ project_id: projectIdQuery, limit: limitParam, cursor: cursorParam }).optional();
+
+export const collectionSummary = z
+  .object({
+    name: z.string(),
+    project_id: uuidSchema,
+    items: z.number().int().meta({ description: "Number of items" }),
+    bytes: z.number().int().meta({ description: "Stored value bytes: the UTF-8 length of the items' JSON values, summed" }),
+    created: timestampSchema,
+  })
+  .meta({ id: "CollectionSummary" });
+
+export const output = z.object({
+  results: z.array(collectionSummary),
+  cursor: z.string().nullable().meta({ description: "Pass as `cursor` to read the next page; null on the last page" }),
 });
-
-export const output = z.object({ results: z.array(collectionSummary) });
+export type ListCollectionsInput = z.input<typeof input>;
+export type ListCollectionsParams = z.output<typeof input>;
 export type ListCollectionsOutput = z.infer<typeof output>;

@@ -12,7 +12,7 @@ export const meta = {
     protect: true,
     successDescription: "The new run token",
     errorResponses: {
-      400: "Invalid run_id or ttl (above RUN_TOKEN_MAX_TTL_SECONDS)",
+      400: "Invalid run_id or ttl (above RUN_TOKEN_MAX_TTL_SECONDS, or ending after the token making the request)",
       401: "Missing or invalid token",
       403: "Not an admin or owner of the project, or a read-scoped token",
       404: "No such project among yours",
@@ -20,7 +20,7 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-export const input = z.object({
+export const input = z.strictObject({
   project_id: z.uuid("project_id must be a UUID").meta({ description: "The project the run belongs to" }),
   run_id: z.string().min(1).max(200).optional().meta({ description: "The run's id (sub: run:<run_id>); a new UUID when omitted" }),
   ttl: z
@@ -28,7 +28,10 @@ export const input = z.object({
     .int("ttl must be a whole number of seconds")
     .min(1, "ttl must be positive")
     .optional()
-    .meta({ description: "Lifetime in seconds; default RUN_TOKEN_TTL_SECONDS, at most RUN_TOKEN_MAX_TTL_SECONDS" }),
+    .meta({
+      description:
+        "Lifetime in seconds; default RUN_TOKEN_TTL_SECONDS, at most RUN_TOKEN_MAX_TTL_SECONDS, and never ending after the token making the request (the default is cut to it; a longer ttl is a 400)",
+    }),
 });
 export const output = z.object({
   token: z.string().meta({ description: "The bearer token" }),

@@ -14,7 +14,7 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-export const input = z.object({});
+export const input = z.strictObject({});
 export const output = z.object({ results: z.array(tokenInfoSchema) });
 
 export type ListTokensOutput = z.infer<typeof output>;

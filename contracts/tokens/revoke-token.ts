@@ -13,7 +13,7 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-export const input = z.object({ id: z.uuid("id must be a UUID").meta({ description: "The token's id" }) });
+export const input = z.strictObject({ id: z.uuid("id must be a UUID").meta({ description: "The token's id" }) });
 export const output = z.object({ id: z.uuid(), revoked: z.literal(true) });
 
 export type RevokeTokenInput = z.infer<typeof input>;

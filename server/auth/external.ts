@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from "jose";
 import type { Env } from "../env.js";
 import { algorithmsForKey, describeKey, pemSetting, publicKeysFromPem, readSettingFile } from "./pem.js";
 
@@ -45,14 +45,36 @@ function jwksFromFile(path: string, algorithms: string[]): JWTVerifyGetKey {
   return createLocalJWKSet(doc);
 }
 
+/**
+ * The keys of EXTERNAL_RUN_TOKEN_PUBLIC_KEY. A PEM key has no key id, so the token's `kid` (whatever the
+ * orchestrator calls its key) cannot choose one, and during a rotation several keys of the same type are
+ * configured at once. Every configured key that can verify the token's algorithm is therefore a
+ * candidate: they are handed over the way jose reports several matching keys of a key set (a
+ * JWKSMultipleMatchingKeys that yields them), and verifyToken (./verify.ts) tries each in turn. A token
+ * no candidate verifies is "signed by a key this service does not know". Algorithms, issuer and audience
+ * are checked by jwtVerify as for any key.
+ */
 function keysFromPem(pem: string, algorithms: string[]): JWTVerifyGetKey {
-  const keys = publicKeysFromPem(pem, "EXTERNAL_RUN_TOKEN_PUBLIC_KEY").map((k, i) => {
+  const sets = publicKeysFromPem(pem, "EXTERNAL_RUN_TOKEN_PUBLIC_KEY").map((k, i) => {
     checkUsable(k, algorithms, `EXTERNAL_RUN_TOKEN_PUBLIC_KEY: key #${i + 1}`);
-    return k.export({ format: "jwk" }) as JWK;
+    return createLocalJWKSet({ keys: [k.export({ format: "jwk" }) as JWK] });
   });
-  const set = createLocalJWKSet({ keys });
-  // A PEM key has no key id: whatever kid the orchestrator puts in its header, try the configured keys.
-  return (header, token) => set({ ...header, kid: undefined }, token);
+  return async (header) => {
+    const candidates: CryptoKey[] = [];
+    for (const set of sets) {
+      try {
+        candidates.push(await set({ alg: header.alg }));
+      } catch (e) {
+        if (!(e instanceof errors.JWKSNoMatchingKey)) throw e; // a key of another type than the alg needs
+      }
+    }
+    if (candidates.length === 0) throw new errors.JWKSNoMatchingKey();
+    const tryEach = new errors.JWKSMultipleMatchingKeys("every configured key that fits the algorithm is tried");
+    tryEach[Symbol.asyncIterator] = async function* () {
+      yield* candidates;
+    };
+    throw tryEach;
+  };
 }
 
 export function loadExternalIssuer(env: Env): ExternalIssuer | undefined {

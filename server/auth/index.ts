@@ -15,6 +15,28 @@ import { VerifiedTokens } from "./verified-tokens.js";
 const MAX_RUN_ID_LENGTH = 200;
 
 /**
+ * What the issuers below take beyond AuthService's inputs: the instant the new token must not outlive
+ * (the expiry of the token it is created with, SPEC §2). server/services/tokens.ts refuses a lifetime
+ * that ends later, with a message naming the request's field; here the new token's `exp` is the
+ * ceiling when no lifetime is given, and is cut to it when the caller's check and this clock reading
+ * straddle a second.
+ */
+export interface ExpiryCeiling {
+  notAfter?: Date;
+}
+export type UserTokenRequest = Parameters<AuthService["createUserToken"]>[0] & ExpiryCeiling;
+export type RunTokenRequest = Parameters<AuthService["createRunToken"]>[0] & ExpiryCeiling;
+
+/** `exp` (seconds) of a new token: `now + lifetime` (none: no expiry), never after `notAfter`. */
+function expiryWithin(now: number, lifetimeSeconds: number | undefined, notAfter: Date | undefined): number | undefined {
+  const ceiling = notAfter === undefined ? undefined : Math.floor(notAfter.getTime() / 1000);
+  const exp = lifetimeSeconds === undefined ? ceiling : now + lifetimeSeconds;
+  if (ceiling === undefined || exp === undefined) return exp;
+  if (ceiling <= now) throw badRequest("The token this request is made with expires within a second; it can no longer create tokens");
+  return Math.min(exp, ceiling);
+}
+
+/**
  * Loads and checks the keys (throwing an Error that names the setting at fault) and returns the
  * service that issues and verifies every token.
  */
@@ -53,12 +75,12 @@ export async function createAuth(env: Env, db: Database): Promise<AuthService> {
       return userPrincipal(db.sql, verified.userId, verified.tokenId, lookahead);
     },
 
-    async createUserToken({ userId, label = "", scope = "write", expiresInSeconds }) {
+    async createUserToken({ userId, label = "", scope = "write", expiresInSeconds, notAfter }: UserTokenRequest) {
       const user = await prisma.user.findUnique({ where: { id: userId }, select: { id: true } });
       if (!user) throw notFound(`No user with id '${userId}'`);
       // One clock reading for iat, exp and the row, so that exp - iat is exactly the lifetime asked for.
       const now = Math.floor(Date.now() / 1000);
-      const exp = expiresInSeconds === undefined ? undefined : now + expiresInSeconds;
+      const exp = expiryWithin(now, expiresInSeconds, notAfter);
       const expiresAt = exp === undefined ? null : new Date(exp * 1000);
       const row = await prisma.accessToken.create({ data: { userId, label, scope, expiresAt }, select: { id: true } });
       let token = jwt({ scope }, `user:${userId}`, now).setJti(row.id);
@@ -69,7 +91,7 @@ export async function createAuth(env: Env, db: Database): Promise<AuthService> {
     revokeUserToken: (id, ownerId) => revokeUserToken(prisma, id, ownerId),
     listUserTokens: (userId) => listUserTokens(prisma, userId),
 
-    async createRunToken({ projectId, runId = randomUUID(), ttlSeconds = env.RUN_TOKEN_TTL_SECONDS }) {
+    async createRunToken({ projectId, runId = randomUUID(), ttlSeconds = env.RUN_TOKEN_TTL_SECONDS, notAfter }: RunTokenRequest) {
       if (ttlSeconds > env.RUN_TOKEN_MAX_TTL_SECONDS) {
         throw badRequest(`A run token lives at most ${env.RUN_TOKEN_MAX_TTL_SECONDS} seconds (RUN_TOKEN_MAX_TTL_SECONDS); ttl ${ttlSeconds} is too long`);
       }
@@ -77,7 +99,7 @@ export async function createAuth(env: Env, db: Database): Promise<AuthService> {
         throw badRequest(`A run id is 1 to ${MAX_RUN_ID_LENGTH} characters without spaces or control characters`);
       }
       const now = Math.floor(Date.now() / 1000);
-      const exp = now + ttlSeconds;
+      const exp = expiryWithin(now, ttlSeconds, notAfter)!;
       const token = await jwt({ project_id: projectId }, `run:${runId}`, now)
         .setJti(randomUUID())
         .setNotBefore(now)

@@ -10,6 +10,11 @@ export type Principal =
       /** The access token's id (its `jti`). */
       tokenId: string;
       scope: TokenScope;
+      /**
+       * When the access token expires (null: never), read with the token. Tokens created with this one
+       * never outlive it (SPEC §2, server/services/tokens.ts).
+       */
+      expiresAt: Date | null;
       /** project id → role, read when the token was verified. */
       memberships: ReadonlyMap<string, Role>;
       /** What the request names, read in the token's statement (CollectionLookahead). */

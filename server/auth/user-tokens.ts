@@ -75,6 +75,7 @@ export async function userPrincipal(sql: Sql, userId: string, tokenId: string, l
     email: row.email,
     tokenId,
     scope: row.scope,
+    expiresAt: row.expires_at,
     memberships: new Map(memberships.map((m) => [m.project_id, m.role])),
     ...(lookahead ? { lookahead: lookaheadResult(lookahead.name, projectId ?? undefined, key, row) } : {}),
   };

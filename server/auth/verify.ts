@@ -1,5 +1,5 @@
 import { uuidPattern } from "../../contracts/common.js";
-import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import { AppError, unauthorized } from "../errors.js";
 import type { ExternalIssuer } from "./external.js";
 import { OWN_ALGORITHM } from "./keys.js";
@@ -60,6 +60,28 @@ function runClaims(payload: JWTPayload): VerifiedToken {
   return { kind: "run", runId, projectId: projectId.toLowerCase() };
 }
 
+/**
+ * jwtVerify against a key set. When several keys of the set could have signed the token (keys without a
+ * `kid`, such as several PEM keys of one type during a rotation), jose reports them all and each is tried:
+ * the first whose signature matches decides (its claims are then checked as usual); when none matches, the
+ * token is signed by a key this service does not know.
+ */
+async function verifyWithKeySet(token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+  try {
+    return (await jwtVerify(token, keys, options)).payload;
+  } catch (e) {
+    if (!(e instanceof errors.JWKSMultipleMatchingKeys)) throw e;
+    for await (const key of e) {
+      try {
+        return (await jwtVerify(token, key, options)).payload;
+      } catch (inner) {
+        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+      }
+    }
+    throw new errors.JWKSNoMatchingKey();
+  }
+}
+
 /** Verifies signature, algorithm, issuer, audience and times; says which kind of token it is. */
 export async function verifyToken(token: string, config: VerifierConfig): Promise<VerifiedToken> {
   const known = config.verified?.get(token);
@@ -76,21 +98,21 @@ export async function verifyToken(token: string, config: VerifierConfig): Promis
 
   let payload: JWTPayload;
   try {
-    ({ payload } = external
-      ? await jwtVerify(token, external.keys, {
+    payload = external
+      ? await verifyWithKeySet(token, external.keys, {
           algorithms: external.algorithms,
           issuer: external.issuer,
           audience: external.audience,
           clockTolerance: config.clockTolerance,
           requiredClaims: ["sub", "exp"],
         })
-      : await jwtVerify(token, config.ownKeys, {
+      : await verifyWithKeySet(token, config.ownKeys, {
           algorithms: [OWN_ALGORITHM],
           issuer: config.issuer,
           audience: config.audience,
           clockTolerance: config.clockTolerance,
           requiredClaims: ["sub", "iat"],
-        }));
+        });
   } catch (e) {
     throw rejection(e, external);
   }

@@ -9,7 +9,7 @@ export const collectionsRouter = router({
     .meta(listCollections.meta)
     .input(listCollections.input)
     .output(listCollections.output)
-    .query(async ({ ctx, input }) => ({ results: await list(ctx.services.db.prisma, ctx.principal, input.project_id) })),
+    .query(({ ctx, input }) => list(ctx.services.db.prisma, ctx.principal, input, ctx.services.env)),
 
   create: authedProcedure
     .meta(createCollection.meta)

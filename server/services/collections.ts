@@ -1,5 +1,8 @@
+import { collectionNamePattern, uuidPattern } from "../../contracts/common.js";
+import type { ListCollectionsOutput, ListCollectionsParams } from "../../contracts/collections/list-collections.js";
 import type { PrismaClient } from "../db.js";
-import { forbidden, notFound } from "../errors.js";
+import type { Env } from "../env.js";
+import { badRequest, describeIssues, forbidden, notFound } from "../errors.js";
 import { may, visibleProjects, type Principal } from "../auth/principal.js";
 import { createCollection, deleteCollection } from "./directory.js";
 
@@ -9,21 +12,86 @@ export interface CollectionSummary {
   name: string;
   project_id: string;
   items: number;
+  bytes: number;
   created: string;
 }
 
-/** The collections the principal can see, optionally in one project, with their item counts. */
-export async function listCollections(prisma: PrismaClient, principal: Principal, projectId?: string): Promise<CollectionSummary[]> {
+/** A project id as stored: `project_id` is a UUID in any letter case (SPEC §2). */
+export const projectKey = (projectId: string) => projectId.toLowerCase();
+
+/** A 400 that names the parameter, in the shape of the contracts' validation errors. */
+function invalid(parameter: string, message: string) {
+  const issues = [{ path: parameter, message }];
+  return badRequest(describeIssues(issues), issues);
+}
+
+// The list's keyset cursor: the (name, project id) of the last collection of a page, as base64url JSON.
+// It is not tied to the query: any position in the order (name, project id) is a valid place to resume.
+
+function encodeCursor(last: { name: string; project_id: string }): string {
+  return Buffer.from(JSON.stringify([last.name, last.project_id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { name: string; projectId: string } {
+  const refused = () => invalid("cursor", "cursor is not a cursor this service issued");
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw refused();
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw refused();
+  }
+  if (!Array.isArray(value) || value.length !== 2) throw refused();
+  const [name, projectId] = value as unknown[];
+  if (typeof name !== "string" || name.length > 64 || !collectionNamePattern.test(name)) throw refused();
+  if (typeof projectId !== "string" || !uuidPattern.test(projectId)) throw refused();
+  return { name, projectId: projectKey(projectId) };
+}
+
+type ListLimits = Pick<Env, "COLLECTIONS_DEFAULT_LIMIT" | "COLLECTIONS_MAX_LIMIT">;
+
+/**
+ * One page of the collections the principal can see (optionally in one project), ordered by name (byte
+ * order, the same on every storage) then project id, with their item counts and stored value bytes.
+ * Those are the sums of the collection's counter rows (collection_stats, kept by triggers on items,
+ * prisma/migrations/20261129052658_collection_stats): no item is read. A page of `limit` (default
+ * COLLECTIONS_DEFAULT_LIMIT, at most COLLECTIONS_MAX_LIMIT) is read with one row more, to know whether
+ * another page follows: the cursor is null on the last page.
+ */
+export async function listCollections(
+  prisma: PrismaClient,
+  principal: Principal,
+  params: ListCollectionsParams = {},
+  limits: ListLimits,
+): Promise<ListCollectionsOutput> {
+  const limit = params.limit ?? limits.COLLECTIONS_DEFAULT_LIMIT;
+  if (limit > limits.COLLECTIONS_MAX_LIMIT) {
+    throw invalid("limit", `limit is at most ${limits.COLLECTIONS_MAX_LIMIT} (COLLECTIONS_MAX_LIMIT); read further pages with cursor`);
+  }
+  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
   let projects = visibleProjects(principal);
-  if (projectId) projects = projects.filter((p) => p === projectId);
-  if (projects.length === 0) return [];
-  return prisma.$queryRaw<CollectionSummary[]>`
-    SELECT c.name, c.project_id::text AS project_id,
-           (SELECT count(*) FROM items i WHERE i.collection_id = c.id)::int AS items,
-           to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created
-    FROM collections c
-    WHERE c.project_id = ANY(${projects}::uuid[])
-    ORDER BY c.name, c.project_id`;
+  if (params.project_id) projects = projects.filter((p) => p === projectKey(params.project_id!));
+  if (projects.length === 0) return { results: [], cursor: null };
+
+  // The page of collections first (an index scan of the caller's projects and a sort of their
+  // collections' names), then the counters of those only.
+  const rows = await prisma.$queryRaw<CollectionSummary[]>`
+    SELECT p.name, p.project_id::text AS project_id,
+           COALESCE(s.items, 0)::float8 AS items, COALESCE(s.bytes, 0)::float8 AS bytes,
+           to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created
+    FROM (
+      SELECT c.id, c.name, c.project_id, c.created_at
+      FROM collections c
+      WHERE c.project_id = ANY(${projects}::uuid[])
+        AND (${after?.name ?? null}::text IS NULL
+             OR (c.name COLLATE "C", c.project_id) > (${after?.name ?? null}::text COLLATE "C", ${after?.projectId ?? null}::uuid))
+      ORDER BY c.name COLLATE "C", c.project_id
+      LIMIT ${limit + 1}
+    ) p
+    LEFT JOIN LATERAL (SELECT sum(st.items) AS items, sum(st.bytes) AS bytes FROM collection_stats st WHERE st.collection_id = p.id) s ON true
+    ORDER BY p.name COLLATE "C", p.project_id`;
+  const results = rows.slice(0, limit);
+  return { results, cursor: rows.length > limit ? encodeCursor(results.at(-1)!) : null };
 }
 
 /** 404 unless the principal is in the project (existence is not leaked), 403 without the "manage" action. */
@@ -38,7 +106,8 @@ function checkManage(principal: Principal, projectId: string): void {
   }
 }
 
-export async function createCollectionAs(prisma: PrismaClient, principal: Principal, projectId: string, name: string) {
+export async function createCollectionAs(prisma: PrismaClient, principal: Principal, projectIdAsGiven: string, name: string) {
+  const projectId = projectKey(projectIdAsGiven);
   checkManage(principal, projectId);
   const c = await createCollection(prisma, projectId, name);
   const [row] = await prisma.$queryRaw<{ created: string }[]>`
@@ -46,7 +115,8 @@ export async function createCollectionAs(prisma: PrismaClient, principal: Princi
   return { id: c.id, name: c.name, project_id: c.projectId, created: row!.created };
 }
 
-export async function deleteCollectionAs(prisma: PrismaClient, principal: Principal, projectId: string, name: string) {
+export async function deleteCollectionAs(prisma: PrismaClient, principal: Principal, projectIdAsGiven: string, name: string) {
+  const projectId = projectKey(projectIdAsGiven);
   checkManage(principal, projectId);
   return deleteCollection(prisma, projectId, name);
 }

@@ -76,8 +76,9 @@ export async function addMember(prisma: PrismaClient, projectNameOrId: string, e
   return { project_id: m.projectId, user_id: m.userId, role: m.role };
 }
 
-export async function createCollection(prisma: PrismaClient, projectId: string, name: string) {
+export async function createCollection(prisma: PrismaClient, projectIdAsGiven: string, name: string) {
   const collectionName = valid(collectionNameSchema, name, "collection name");
+  const projectId = projectIdAsGiven.toLowerCase(); // a UUID in any letter case (SPEC §2)
   try {
     const c = await prisma.collection.create({
       data: { projectId, name: collectionName },
@@ -90,9 +91,9 @@ export async function createCollection(prisma: PrismaClient, projectId: string, 
   }
 }
 
-/** Deletes a collection and all its items. */
+/** Deletes a collection and all its items (and, by cascade, its counters). */
 export async function deleteCollection(prisma: PrismaClient, projectId: string, name: string) {
-  const { count } = await prisma.collection.deleteMany({ where: { projectId, name } });
+  const { count } = await prisma.collection.deleteMany({ where: { projectId: projectId.toLowerCase(), name } });
   if (count === 0) throw notFound(`Collection '${name}' not found`);
   return { deleted: true as const };
 }

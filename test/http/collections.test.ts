@@ -29,7 +29,7 @@ describe("GET /collections", () => {
       expect(mine.map((c: { name: string; items: number }) => [c.name, c.items])).toEqual([[a, 2], [b, 0]]);
       expect(mine[0].created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
       const narrowed = await call(server, tenant.users.viewer, `GET`, `/collections?project_id=${other.project.id}`);
-      expect(narrowed.body).toEqual({ results: [] });
+      expect(narrowed.body).toEqual({ results: [], cursor: null });
       const run = await server.services.auth.createRunToken({ projectId: other.project.id });
       const byRun = await call(server, { ...tenant.users.viewer, headers: { authorization: `Bearer ${run.token}` } }, "GET", `/collections`);
       expect(byRun.body.results.map((c: { project_id: string }) => c.project_id)).toEqual([other.project.id]);
@@ -38,7 +38,7 @@ describe("GET /collections", () => {
     }
     expect((await call(server, undefined, "GET", `/collections`)).status).toBe(401);
     expect((await call(server, tenant.users.viewer, "GET", `/collections?project_id=bad`)).status).toBe(400);
-    expect((await call(server, tenant.outsider, "GET", `/collections`)).body).toEqual({ results: [] });
+    expect((await call(server, tenant.outsider, "GET", `/collections`)).body).toEqual({ results: [], cursor: null });
   });
 });
 
