@@ -13,18 +13,20 @@ export interface AuthService {
    * `lookahead`: the collection the request names, read in the same statement as the token.
    */
   authenticate(authorization: string | undefined, lookahead?: CollectionLookahead): Promise<Principal>;
+  /** `notAfter`: the instant the new token must not outlive (the expiry of the token it is created with, SPEC §2). */
   createUserToken(input: {
     userId: string;
     label?: string;
     scope?: TokenScope;
     expiresInSeconds?: number;
+    notAfter?: Date;
   }): Promise<{ id: string; token: string; expiresAt: Date | null }>;
   /** False when there is no such token (of `ownerId`, when given). Revoking twice is fine. */
   revokeUserToken(id: string, ownerId?: string): Promise<boolean>;
   /** A user's tokens, newest first, revoked and expired ones included. */
   listUserTokens(userId: string): Promise<UserTokenInfo[]>;
   /** Throws AppError BAD_REQUEST for a ttl above RUN_TOKEN_MAX_TTL_SECONDS or an unusable run id. */
-  createRunToken(input: { projectId: string; runId?: string; ttlSeconds?: number }): Promise<{ token: string; expiresAt: Date; runId: string }>;
+  createRunToken(input: { projectId: string; runId?: string; ttlSeconds?: number; notAfter?: Date }): Promise<{ token: string; expiresAt: Date; runId: string }>;
 }
 
 /** Everything a request handler may use, built once at boot (server/main.ts, test helpers). */

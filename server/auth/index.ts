@@ -14,18 +14,8 @@ import { VerifiedTokens } from "./verified-tokens.js";
 
 const MAX_RUN_ID_LENGTH = 200;
 
-/**
- * What the issuers below take beyond AuthService's inputs: the instant the new token must not outlive
- * (the expiry of the token it is created with, SPEC §2). server/services/tokens.ts refuses a lifetime
- * that ends later, with a message naming the request's field; here the new token's `exp` is the
- * ceiling when no lifetime is given, and is cut to it when the caller's check and this clock reading
- * straddle a second.
- */
-export interface ExpiryCeiling {
-  notAfter?: Date;
-}
-export type UserTokenRequest = Parameters<AuthService["createUserToken"]>[0] & ExpiryCeiling;
-export type RunTokenRequest = Parameters<AuthService["createRunToken"]>[0] & ExpiryCeiling;
+export type UserTokenRequest = Parameters<AuthService["createUserToken"]>[0];
+export type RunTokenRequest = Parameters<AuthService["createRunToken"]>[0];
 
 /** `exp` (seconds) of a new token: `now + lifetime` (none: no expiry), never after `notAfter`. */
 function expiryWithin(now: number, lifetimeSeconds: number | undefined, notAfter: Date | undefined): number | undefined {
