@@ -192,7 +192,7 @@ export function withMeta(valueJson: string, created: string, updated: string): s
 
 export interface NewItem {
   key: string;
-  /** The value's JSON text (JSON.stringify of the received value). */
+  /** The value's JSON text: as received (server/services/json-text.ts), or JSON.stringify of a value that arrived parsed (tRPC). */
   valueJson: string;
 }
 
