@@ -59,12 +59,15 @@ function pgStatements(client: PgQueryable, prepared: boolean): Omit<Sql, "transa
 }
 
 /**
- * Removes the U+0001 that `shieldedText` (server/services/items.ts) puts before a text beginning with
- * U+FEFF, so that both drivers return such a text whole (PGlite's decoder would drop the mark).
+ * Removes the U+0001 that `shieldedText` (server/services/items.ts) puts before a key beginning with
+ * U+FEFF, so that both drivers return such a key whole (PGlite's decoder would drop the mark). Only the
+ * columns that carry keys are looked at: this runs for every row of every stream.
  */
+const shieldedColumns = ["key", "item_key"] as const;
+
 function unshield<T>(rows: T[]): T[] {
   for (const row of rows as Record<string, unknown>[]) {
-    for (const name in row) {
+    for (const name of shieldedColumns) {
       const v = row[name];
       if (typeof v === "string" && v.charCodeAt(0) === 1) row[name] = v.slice(1);
     }

@@ -130,6 +130,7 @@ export async function* streamItems(
   const maxBytes = options.maxBytes ?? Infinity;
   // The first batch reads the bound in the same statement; the later ones reuse it.
   let bound: Prisma.Sql = Prisma.sql`(SELECT max(seq) FROM items WHERE collection_id = ${collectionId}::uuid)`;
+  let boundKnown = false;
   let after = options.afterSeq ?? "0";
   let skip = options.offset ?? 0;
   let count = 0;
@@ -144,28 +145,31 @@ export async function* streamItems(
     // `run` is the value bytes up to and including the row: a row is sent while the bytes before it are
     // under the budget, so the first row always is. octet_length reads a stored value's size without
     // decompressing it, and rows past the budget are never sent.
-    const rows = await sql.query<ItemRow & { bound: string; len: number; run: string }>(Prisma.sql`
-      SELECT * FROM (
-        SELECT page.*, sum(page.len) OVER (ORDER BY page.seq ROWS UNBOUNDED PRECEDING)::text AS run
+    // Every column costs the driver a parse per row: `bound` comes with the first batch only.
+    const rows = await sql.query<ItemRow & { bound?: string; run: string }>(Prisma.sql`
+      SELECT key, value, created, updated, seq, run::text AS run${boundKnown ? Prisma.empty : Prisma.sql`, ${bound}::text AS bound`} FROM (
+        SELECT page.*, sum(page.len) OVER (ORDER BY page.n ROWS UNBOUNDED PRECEDING) AS run
         FROM (
           SELECT ${Prisma.raw(shieldedText("key"))} AS key, value, ${isoUtc("created")} AS created, ${isoUtc("updated")} AS updated,
-            seq, octet_length(value) AS len, ${bound}::text AS bound
+            seq AS n, seq::text AS seq, octet_length(value) AS len
           FROM items
           WHERE ${where} AND seq > ${after}::bigint AND seq <= ${bound}
           ORDER BY items.seq
           LIMIT ${take} OFFSET ${skip}) AS page) AS counted
-      WHERE counted.run::bigint - counted.len < ${budget}::bigint
-      ORDER BY counted.seq`, { prepare });
+      WHERE counted.run - counted.len < ${budget}::bigint
+      ORDER BY counted.n`, { prepare });
     skip = 0;
-    if (rows.length > 0) bound = Prisma.sql`${rows[0]!.bound}::bigint`;
+    if (!boundKnown && rows.length > 0) {
+      bound = Prisma.sql`${rows[0]!.bound}::bigint`;
+      boundKnown = true;
+    }
     const cut = rows.length > 0 && Number(rows[rows.length - 1]!.run) >= budget;
     const hasMore = rows.length > remaining;
-    const batch = (hasMore ? rows.slice(0, remaining) : rows).map(
-      (r): ItemRow => ({ key: r.key, value: r.value, created: r.created, updated: r.updated, seq: String(r.seq) }),
-    );
+    // The rows are ItemRows (their extra columns ride along unread).
+    const batch: ItemRow[] = hasMore ? rows.slice(0, remaining) : rows;
     if (batch.length > 0) {
       count += batch.length;
-      for (const r of rows.slice(0, batch.length)) bytes += Number(r.len);
+      bytes += Number(rows[batch.length - 1]!.run);
       lastSeq = after = batch[batch.length - 1]!.seq;
       yield batch;
     }
