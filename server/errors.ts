@@ -67,6 +67,9 @@ export function describeIssues(issues: { path: string; message: string }[]): str
   return issues.map((i) => (i.message === UNKNOWN ? `Unknown parameter "${i.path}"` : `Invalid parameter "${i.path}": ${i.message}`)).join("; ");
 }
 
+/** A 400 naming one parameter: `Invalid parameter "limit": …`, with its issue. */
+export const invalidParameter = (path: string, message: string): AppError => badRequest(`Invalid parameter "${path}": ${message}`, [{ path, message }]);
+
 /** The one 400 of invalid input, on every surface (raw routes, trpc-to-openapi routes, tRPC). */
 export function invalidInput(zodIssues: Parameters<typeof issuesFromZod>[0]): AppError {
   const issues = issuesFromZod(zodIssues);

@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { createOpenApiExpressMiddleware } from "trpc-to-openapi";
 import { createContext, type Context, type Services } from "../context.js";
-import { AppError, badRequest } from "../errors.js";
+import { AppError, badRequest, invalidParameter } from "../errors.js";
 import { appRouter } from "../router.js";
 import { openApiJson } from "../openapi.js";
 import { readJsonBody, smallBodyLimits } from "./body.js";
@@ -79,7 +79,7 @@ export function createRequestListener(services: Services) {
       res.setHeader("connection", "close");
       return trpcSmall(req, res);
     }
-    const procedures = target.path.slice("/trpc/".length).split(",");
+    const procedures = trpcProcedures(target.path);
     return (procedures.some((p) => tryDecodePathSegment(p) === "items.upsert") ? trpcItemWrites : trpcSmall)(req, res);
   }
 
@@ -107,14 +107,10 @@ export function createRequestListener(services: Services) {
     // trpc-to-openapi fails (500) on parameter names such as `constructor` or `__proto__`; none is a
     // parameter of any route, so they are refused here, as are repeated or badly encoded ones.
     const query = parseQueryString(target.search);
-    for (const param of [...Object.keys(query.values), ...query.repeated]) {
-      if (param in Object.prototype || query.repeated.has(param)) {
-        throw badRequest(
-          query.repeated.has(param) ? `Invalid parameter "${param}": given more than once` : `Unknown parameter "${param}"`,
-          [{ path: param, message: query.repeated.has(param) ? "given more than once" : "unknown parameter" }],
-        );
-      }
-    }
+    const [repeated] = query.repeated;
+    if (repeated !== undefined) throw invalidParameter(repeated, "given more than once");
+    const reserved = Object.keys(query.values).find((param) => param in Object.prototype);
+    if (reserved !== undefined) throw badRequest(`Unknown parameter "${reserved}"`, [{ path: reserved, message: "unknown parameter" }]);
     // trpc-to-openapi reads req.body when it is set: reading it here applies our limits and errors, after
     // the caller is authenticated (no body of a protected route is read for a stranger).
     if (["POST", "PUT", "PATCH", "DELETE"].includes(method) && (req.headers["content-type"] || Number(req.headers["content-length"]) > 0)) {
@@ -149,9 +145,11 @@ export function createRequestListener(services: Services) {
 
 /** The number of procedures a tRPC request calls (a batch calls several): what it costs against the rate limit. */
 function trpcCalls(url: string | undefined): number {
-  const { path } = requestTarget(url);
-  return path.startsWith("/trpc/") ? path.slice("/trpc/".length).split(",").length : 1;
+  return trpcProcedures(requestTarget(url).path).length;
 }
+
+/** The procedure names of a tRPC path (`/trpc/a,b` calls a and b), as sent. */
+const trpcProcedures = (path: string): string[] => (path.startsWith("/trpc/") ? path.slice("/trpc/".length).split(",") : [path]);
 
 interface OpenApiDocument {
   paths: Record<string, Record<string, { security?: unknown[] }>>;

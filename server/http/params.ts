@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { badRequest, invalidInput } from "../errors.js";
+import { badRequest, invalidInput, invalidParameter } from "../errors.js";
 
 /** The query string as one value per parameter, and the names given more than once. */
 export interface QueryValues {
@@ -32,7 +32,7 @@ function decode(text: string, param: string): string {
   try {
     return decodeURIComponent(text.replace(/\+/g, " "));
   } catch {
-    throw badRequest(`Invalid parameter "${param}": not valid percent-encoded UTF-8`, [{ path: param, message: "not valid percent-encoded UTF-8" }]);
+    throw invalidParameter(param, "not valid percent-encoded UTF-8");
   }
 }
 

@@ -2,7 +2,7 @@ import { collectionNamePattern, uuidPattern } from "../../contracts/common.js";
 import type { ListCollectionsOutput, ListCollectionsParams } from "../../contracts/collections/list-collections.js";
 import type { PrismaClient } from "../db.js";
 import type { Env } from "../env.js";
-import { badRequest, describeIssues, forbidden, notFound } from "../errors.js";
+import { forbidden, invalidParameter, notFound } from "../errors.js";
 import { may, visibleProjects, type Principal } from "../auth/principal.js";
 import { createCollection, deleteCollection } from "./directory.js";
 
@@ -19,11 +19,7 @@ export interface CollectionSummary {
 /** A project id as stored: `project_id` is a UUID in any letter case (SPEC §2). */
 export const projectKey = (projectId: string) => projectId.toLowerCase();
 
-/** A 400 that names the parameter, in the shape of the contracts' validation errors. */
-function invalid(parameter: string, message: string) {
-  const issues = [{ path: parameter, message }];
-  return badRequest(describeIssues(issues), issues);
-}
+const invalid = invalidParameter;
 
 // The list's keyset cursor: the (name, project id) of the last collection of a page, as base64url JSON.
 // It is not tied to the query: any position in the order (name, project id) is a valid place to resume.

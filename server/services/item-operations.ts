@@ -2,7 +2,7 @@ import type { TimeDialect } from "../../contracts/instants.js";
 import type { Action, Principal } from "../auth/principal.js";
 import type { Sql } from "../db.js";
 import type { Env } from "../env.js";
-import { AppError, badRequest } from "../errors.js";
+import { AppError, invalidParameter } from "../errors.js";
 import { lookaheadItem, resolveCollection, type ResolvedCollection } from "./access.js";
 import { decodeCursor, decodeLightningCursor, encodeCursor, encodeLightningCursor, queryFingerprint } from "./cursor.js";
 import {
@@ -37,7 +37,7 @@ export interface CollectionRef {
   project_id?: string;
 }
 
-const invalid = (param: string, message: string) => badRequest(`Invalid parameter "${param}": ${message}`, [{ path: param, message }]);
+const invalid = invalidParameter;
 
 /** What deleting by a pattern needs (SPEC §2): every item (no pattern, or one made only of `*`) is "deleteAll". */
 export function deleteAction(pattern: string | undefined): Action {

@@ -1,5 +1,5 @@
 import { filterBound, type TimeDialect } from "../../contracts/instants.js";
-import { badRequest } from "../errors.js";
+import { invalidParameter } from "../errors.js";
 
 // The four time filters (SPEC §3.1, §5) as SQL bounds, for both dialects.
 
@@ -38,7 +38,7 @@ export function timeRanges(params: TimeParams, dialect: TimeDialect): { created?
         at = filterBound(text, side, dialect);
       } catch (e) {
         const message = (e as Error).message;
-        throw badRequest(`Invalid parameter "${name}": ${message}`, [{ path: name, message }]);
+        throw invalidParameter(name, message);
       }
       out[side] = { at, inclusive: dialect === "rest" || side === "after" };
     }

@@ -2,7 +2,6 @@ import { request } from "node:http";
 import { createTRPCClient, httpBatchStreamLink, TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppRouter } from "../../server/router.js";
-import { RateLimiter } from "../../server/http/rate-limit.js";
 import { openStreamCount } from "../../server/http/stream-slots.js";
 import { seed } from "../support/items.js";
 import { rawRequest } from "../support/raw.js";
@@ -137,19 +136,7 @@ describe("rate limiting (RATE_LIMIT_PER_MINUTE)", () => {
     expect(r.headers.get("ratelimit-limit")).toBeNull();
   });
 
-  it("a token bucket: a burst of N, then refilled at N a minute", () => {
-    let now = 0;
-    const limiter = new RateLimiter(60, 10_000, () => now);
-    for (let i = 0; i < 60; i++) expect(limiter.take("t").limited).toBe(false);
-    const over = limiter.take("t");
-    expect(over).toMatchObject({ limited: true, remaining: 0, retryAfterSeconds: 1 });
-    expect(limiter.take("other").limited).toBe(false);
-    now += 1000;
-    expect(limiter.take("t").limited).toBe(false);
-    expect(limiter.take("t").limited).toBe(true);
-    now += 60_000;
-    expect(limiter.take("t")).toMatchObject({ limited: false, remaining: 59, resetSeconds: 1 });
-  });
+  // The bucket itself is tested in test/unit/rate-limit.test.ts.
 
   it("429 with Retry-After and RateLimit headers on every surface, per token", async () => {
     const limited = await startTestServer({ RATE_LIMIT_PER_MINUTE: "3" });
