@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { packageRoot } from "./paths.js";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PrismaPGlite } from "pglite-prisma-adapter";
@@ -16,7 +16,7 @@ import {
 // the same migrations and the same `_prisma_migrations` bookkeeping as `prisma migrate deploy`,
 // without the native engine that cannot be downloaded here.
 
-export const prismaDir = resolve(fileURLToPath(new URL("../prisma", import.meta.url)));
+export const prismaDir = join(packageRoot, "prisma");
 export const schemaPath = join(prismaDir, "schema.prisma");
 export const migrationsDir = join(prismaDir, "migrations");
 

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../server/db.js";
@@ -26,6 +28,9 @@ declare module "vitest" {
 }
 
 export default async function setup({ provide }: { provide: (key: "templateDataDir", value: string) => void }) {
+  // Tests that start the service or the CLI as processes run the compiled dist/, as `npm start` does:
+  // build it from the current sources first (esbuild, well under a second).
+  execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: "inherit" });
   const env = testEnv();
   if (env.DATABASE_URL) {
     const db = await openDatabase(env, { migrate: true });

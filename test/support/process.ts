@@ -22,10 +22,10 @@ export interface CliResult {
   json: unknown;
 }
 
-/** `npm run admin -- …args`, as a child process (node + tsx, as npm would run it). */
+/** `npm run admin -- …args`, as a child process: node on the compiled CLI (dist/, built by the global setup). */
 export function runCli(args: string[], overrides: Record<string, string | undefined> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "server/cli/admin.ts", ...args], {
+    const child = spawn(process.execPath, ["dist/admin.js", ...args], {
       cwd: root,
       env: childEnv(overrides),
       stdio: ["ignore", "pipe", "pipe"],
@@ -58,9 +58,9 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** `npm start` as a child process, on PORT=0; resolves once it logs that it listens. */
+/** `npm start` (node on dist/main.js) as a child process, on PORT=0; resolves once it logs that it listens. */
 export function startServerProcess(overrides: Record<string, string | undefined> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+  const child = spawn(process.execPath, ["dist/main.js"], {
     cwd: root,
     env: childEnv({ PORT: "0", HOST: "127.0.0.1", ...overrides }),
     stdio: ["ignore", "pipe", "pipe"],
@@ -112,7 +112,7 @@ export function startServerProcess(overrides: Record<string, string | undefined>
 /** Runs the server process to completion (for boot failures): exit code and stderr. */
 export function runServerToExit(overrides: Record<string, string | undefined> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    const child = spawn(process.execPath, ["dist/main.js"], {
       cwd: root,
       env: childEnv({ PORT: "0", HOST: "127.0.0.1", ...overrides }),
       stdio: ["ignore", "ignore", "pipe"],
