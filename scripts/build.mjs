@@ -3,7 +3,7 @@
 // Node. Our own code (including the generated Prisma client) is bundled into one file per entry point,
 // which is what makes the CLI start fast; packages stay in node_modules and are imported at run time.
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -29,3 +29,6 @@ await build({
   logLevel: "warning",
   banner: { js: "#!/usr/bin/env node" },
 });
+
+// dist/admin.js is the package's `collections-admin` bin.
+chmodSync(`${outdir}/admin.js`, 0o755);
