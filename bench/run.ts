@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildReport, type Figures } from "./lib/report.js";
-import { repoRoot, startNodeProcess, type NodeProcess } from "./lib/processes.js";
+import { buildDist, repoRoot, serviceScript, startNodeProcess, type NodeProcess } from "./lib/processes.js";
 import { createTenant, fillCollection, mintTokens, openPool, poolEnv, removeBenchData, type Storage } from "./lib/setup.js";
 import { formatTable, ms } from "./lib/stats.js";
 import { patternKinds, runPatterns } from "./scenarios/patterns.js";
@@ -50,7 +50,8 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
   const figures: Figures = { upsert: [], stream: [], patterns: [] };
   const plans: string[] = [];
   try {
-    service = await startNodeProcess("server/main.ts", serviceEnv, serviceNodeArgs);
+    await buildDist();
+    service = await startNodeProcess(serviceScript, serviceEnv, serviceNodeArgs);
     step(`service pid ${service.pid} at ${service.url}`);
     db = pool();
     await removeBenchData(db);

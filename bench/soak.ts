@@ -4,10 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { adminScript, buildDist, serviceScript } from "./lib/processes.js";
 
 // Soak test (SPEC §6): a mixed load of reads, writes and streams at a fixed rate against the service
-// started as `npm start` would, on 127.0.0.1 only. Prints the error count (must be 0), p50/p99 latency
-// per operation and the service's memory at start and end (must not grow more than 10%).
+// started as `npm start` runs it (node on dist/main.js, compiled first), on 127.0.0.1 only. Prints the
+// error count (must be 0), p50/p99 latency per operation and the service's memory at start and end (must
+// not grow more than 10%).
 //
 //   npm run soak -- [--duration=SECONDS] [--rate=REQUESTS_PER_SECOND]
 //
@@ -31,7 +33,7 @@ const env = { ...process.env, PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, L
 
 function runCli(args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "server/cli/admin.ts", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [adminScript, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -41,7 +43,7 @@ function runCli(args: string[]): Promise<any> {
 }
 
 function startService(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [serviceScript], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let buffered = "";
     child.stdout!.on("data", (d) => {
@@ -73,6 +75,7 @@ const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
+  await buildDist();
   const service = await startService();
   if (new URL(service.url).hostname !== "127.0.0.1") throw new Error(`refusing to load ${service.url}: 127.0.0.1 only`);
   const tag = randomUUID().slice(0, 8);

@@ -1,3 +1,4 @@
+import type { TRPC_ERROR_CODE_NUMBER } from "@trpc/server";
 import { z } from "zod";
 import { filterProblem, type TimeDialect } from "./instants.js";
 
@@ -9,6 +10,8 @@ export const errorStatus = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** A known path with another method (SPEC §8.1); the answer's `Allow` lists the path's methods. tRPC's name for it. */
+  METHOD_NOT_SUPPORTED: 405,
   TIMEOUT: 408,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -39,6 +42,24 @@ export const errorBodySchema = z
     example: { code: "NOT_FOUND", message: "Collection 'orders' not found" },
   });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+export type Issue = z.infer<typeof issueSchema>;
+
+/** The `data` of a tRPC error (server/trpc.ts): the application code and status, and what was wrong with the input. */
+export interface TrpcErrorData {
+  code: ErrorCode;
+  httpStatus: number;
+  /** The procedure that failed, e.g. `items.get`. */
+  path?: string;
+  /** One entry per invalid input; empty when the error is not about the input. */
+  issues: Issue[];
+}
+
+/** A tRPC error as a client receives it: `TRPCClientError#shape` (`code` is JSON-RPC's number). */
+export interface TrpcErrorShape {
+  message: string;
+  code: TRPC_ERROR_CODE_NUMBER;
+  data: TrpcErrorData;
+}
 
 export const collectionNamePattern = /^[a-z0-9]+([-_.][a-z0-9]+)*$/;
 export const COLLECTION_NAME_MAX_LENGTH = 64;
@@ -77,6 +98,20 @@ export const decimalParam = (name: string, min: 0 | 1) => {
     .regex(/^[0-9]+$/, what)
     .transform(Number)
     .pipe(z.number().min(min, what).max(Number.MAX_SAFE_INTEGER, `${name} is too large`));
+};
+
+/**
+ * A count in the query of a trpc-to-openapi route, typed as a number: a tRPC caller passes a number; REST
+ * sends decimal digits (no sign, exponent, hex, spaces or empty value), turned into the number here. A
+ * preprocess rather than a bare z.number(), which trpc-to-openapi would switch to loose coercion by mutating
+ * it (PLATFORM.md), loosening the tRPC procedure too.
+ */
+export const queryCount = (name: string, min: 0 | 1) => {
+  const what = `${name} must be ${min === 1 ? "a positive" : "a non-negative"} integer in decimal digits`;
+  return z.preprocess<unknown, z.ZodNumber, number>(
+    (v) => (typeof v !== "string" ? v : /^[0-9]+$/.test(v) ? Number(v) : Number.NaN),
+    z.number({ error: what }).int(what).min(min, what).max(Number.MAX_SAFE_INTEGER, `${name} is too large`),
+  );
 };
 
 /** The same count for tRPC callers, as a number. */

@@ -10,6 +10,8 @@ export interface AuditActor {
   user_id?: string;
   run_id?: string;
   token_id?: string;
+  /** kind "cli": the operating-system user who ran the command. */
+  os_user?: string;
 }
 
 export interface AuditEntry {

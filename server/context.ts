@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Database } from "./db.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./log.js";
+import type { Metrics } from "./observability/metrics.js";
 import type { CollectionLookahead, Principal } from "./auth/principal.js";
 import type { UserTokenInfo } from "./auth/user-tokens.js";
 import type { TokenScope } from "../contracts/common.js";
@@ -35,12 +36,18 @@ export interface Services {
   db: Database;
   log: Logger;
   auth: AuthService;
+  /** This instance's Prometheus registry and counters (GET /metrics). */
+  metrics: Metrics;
 }
 
 export interface Context {
   services: Services;
   /** The raw Authorization header; verified on demand by the authenticated procedure bases. */
   authorization: string | undefined;
+  /** The request's id (server/http/request-scope.ts), for audit lines; undefined for server-side callers. */
+  requestId?: string;
+  /** The services' logger, with the request's id on every line. */
+  log: Logger;
   /** Which surface the call came through: it decides the error body (server/trpc.ts). */
   surface: "trpc" | "rest" | "caller";
   req?: IncomingMessage;
@@ -49,7 +56,7 @@ export interface Context {
   signal?: AbortSignal;
   /** The caller's principal (401 or 429 otherwise), decided once per request. */
   authenticate(): Promise<Principal>;
-  /** The error a REST call answered with (set by the error formatter, server/trpc.ts; read by server/http/app.ts). */
+  /** The error a REST call answered with (set by the error formatter, server/trpc.ts; read by server/http/procedures.ts). */
   restError?: { status: number; body: unknown };
 }
 
@@ -60,7 +67,18 @@ export function createContext(
   res?: ServerResponse,
   signal?: AbortSignal,
   authenticate?: () => Promise<Principal>,
+  request?: { id: string; log: Logger },
 ): Context {
   const header = req?.headers.authorization;
-  return { services, authorization: header, surface, req, res, signal, authenticate: authenticate ?? (() => services.auth.authenticate(header)) };
+  return {
+    services,
+    authorization: header,
+    requestId: request?.id,
+    log: request?.log ?? services.log,
+    surface,
+    req,
+    res,
+    signal,
+    authenticate: authenticate ?? (() => services.auth.authenticate(header)),
+  };
 }

@@ -21,6 +21,8 @@ export interface Database {
   /** Typed raw SQL on the same driver, for the request hot paths (server/sql.ts). */
   readonly sql: Sql;
   readonly kind: StorageKind;
+  /** What was opened, for people: `postgresql host:port/db` (never a password) or `embedded <DATA_DIR>…`. */
+  readonly location: string;
   /** The migrations this open applied (empty when the schema was up to date or not migrated). */
   readonly migrationsApplied: string[];
   /** Resolves when the database answers a query. */
@@ -71,9 +73,32 @@ export class DataDirLockedError extends Error {
   }
 }
 
+/** The storage a configuration selects, for people: `postgresql host:port/db` (no user, no password) or `embedded <dir>`. */
+export function describeStorage(config: Pick<StorageConfig, "DATABASE_URL" | "DATA_DIR">): string {
+  if (!config.DATABASE_URL) return `embedded ${config.DATA_DIR}`;
+  try {
+    const url = new URL(config.DATABASE_URL);
+    const host = url.hostname || url.searchParams.get("host") || "localhost";
+    return `postgresql ${host}:${url.port || "5432"}${url.pathname || "/"}`;
+  } catch {
+    return "postgresql (an unparsable DATABASE_URL)";
+  }
+}
+
+/** Thrown by openDatabase({ create: false }) where no database of this service exists yet. */
+export class NoDatabaseError extends Error {
+  constructor(readonly storage: string, detail: string) {
+    super(`There is no collections database in ${storage}: ${detail}`);
+    this.name = "NoDatabaseError";
+  }
+}
+
 const lockFile = (dataDir: string) => join(dataDir, "collections.lock");
 export const socketDir = (dataDir: string) => dataDir;
 const socketPath = (dataDir: string) => join(dataDir, ".s.PGSQL.5432");
+const pgdataDir = (dataDir: string) => join(dataDir, "pgdata");
+/** Whether DATA_DIR holds an embedded database (PostgreSQL writes PG_VERSION when it creates a cluster). */
+export const embeddedDatabaseExists = (dataDir: string) => existsSync(join(pgdataDir(dataDir), "PG_VERSION"));
 
 function isAlive(pid: number): boolean {
   try {
@@ -113,13 +138,14 @@ function lockDataDir(dataDir: string): () => void {
   throw new Error(`Could not lock the data directory ${dataDir}`);
 }
 
-function poolDatabase(kind: StorageKind, pool: pg.Pool, migrationsApplied: string[], prepare = true): Database {
+function poolDatabase(kind: StorageKind, location: string, pool: pg.Pool, migrationsApplied: string[], prepare = true): Database {
   const adapter = new PrismaPg(pool);
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,
     sql: poolSql(pool, { prepare }),
     kind,
+    location,
     migrationsApplied,
     async ping() {
       await pool.query("SELECT 1");
@@ -142,6 +168,11 @@ export interface OpenOptions {
   serveSocket?: boolean;
   /** Embedded only: when another live process holds DATA_DIR, connect through its socket. */
   viaServerIfHeld?: boolean;
+  /**
+   * false: open only a database this service already set up, otherwise throw NoDatabaseError and leave
+   * nothing behind (no DATA_DIR, no cluster; on a PostgreSQL server, no tables). Default true.
+   */
+  create?: boolean;
 }
 
 export async function openDatabase(config: StorageConfig, options: OpenOptions = {}): Promise<Database> {
@@ -150,20 +181,33 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
     const migrationPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DB_POOL_SIZE, connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS ?? 0 });
     migrationPool.on("error", () => {});
     let applied: string[] = [];
+    const location = describeStorage(config);
     try {
+      if (options.create === false) {
+        const { rows } = await migrationPool.query<{ found: boolean }>("SELECT to_regclass('_prisma_migrations') IS NOT NULL AS found");
+        if (!rows[0]?.found) throw new NoDatabaseError(location, "the database has no tables of this service yet (no migrations applied)");
+      }
       const upToDate = await migrationsUpToDate(async (sql) => (await migrationPool.query(sql)).rows);
       if (options.migrate && !upToDate) applied = await applyMigrations(new PrismaPg(migrationPool) as SqlMigrationAwareDriverAdapterFactory);
     } finally {
       await migrationPool.end().catch(() => {});
     }
-    return poolDatabase("postgres", servingPool(config), applied, config.DB_PREPARED_STATEMENTS ?? true);
+    return poolDatabase("postgres", location, servingPool(config), applied, config.DB_PREPARED_STATEMENTS ?? true);
   }
 
-  if (options.viaServerIfHeld && dataDirHolder(config.DATA_DIR) && existsSync(socketPath(config.DATA_DIR))) {
+  const holder = options.viaServerIfHeld ? dataDirHolder(config.DATA_DIR) : null;
+  if (holder && existsSync(socketPath(config.DATA_DIR))) {
     // The server holds the directory; it applied the migrations when it started.
     const pool = new pg.Pool({ host: socketDir(config.DATA_DIR), max: 1, user: "postgres", database: "postgres" });
     pool.on("error", () => {});
-    return poolDatabase("embedded-via-server", pool, []);
+    const location = `${describeStorage(config)} (through the socket of the server holding it, process ${holder})`;
+    return poolDatabase("embedded-via-server", location, pool, []);
+  }
+  if (options.create === false && !embeddedDatabaseExists(config.DATA_DIR)) {
+    const other = dataDirHolder(config.DATA_DIR); // perhaps setting one up right now
+    if (other) throw new DataDirLockedError(config.DATA_DIR, other);
+    const why = existsSync(config.DATA_DIR) ? "the directory has no pgdata/" : "the directory does not exist";
+    throw new NoDatabaseError(`DATA_DIR=${config.DATA_DIR}`, `${why} (and DATABASE_URL is not set)`);
   }
 
   const release = lockDataDir(config.DATA_DIR);
@@ -171,7 +215,7 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
   let socketServer: PGLiteSocketServer | undefined;
   let applied: string[] = [];
   try {
-    pglite = await PGlite.create({ dataDir: join(config.DATA_DIR, "pgdata"), extensions: { pg_trgm } });
+    pglite = await PGlite.create({ dataDir: pgdataDir(config.DATA_DIR), extensions: { pg_trgm } });
     const lite = pglite;
     const upToDate = await migrationsUpToDate(async (sql) => (await lite.query<{ migration_name: string; checksum: string }>(sql)).rows);
     if (options.migrate && !upToDate) applied = await applyMigrations(new PrismaPGlite(pglite));
@@ -193,6 +237,7 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
     prisma,
     sql: pgliteSql(db),
     kind: "embedded",
+    location: describeStorage(config),
     migrationsApplied: applied,
     async ping() {
       await db.query("SELECT 1");

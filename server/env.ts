@@ -65,6 +65,22 @@ export const envSchema = z.object({
   // GET /collections and collections.list: page size without `limit`, and the largest `limit`.
   COLLECTIONS_DEFAULT_LIMIT: int(1, 100),
   COLLECTIONS_MAX_LIMIT: int(1, 1000),
+  // GET /metrics: open without it; with it, only `Authorization: Bearer <METRICS_TOKEN>` is answered.
+  METRICS_TOKEN: optionalText,
+  // Browser origins allowed to call the API (CORS); unset: none. `*` alone: any origin.
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(",").map((o) => o.trim()).filter(Boolean))
+    .superRefine((origins, ctx) => {
+      if (origins.includes("*") && origins.length > 1) ctx.addIssue({ code: "custom", message: "`*` allows every origin: give it alone" });
+      for (const o of origins) {
+        if (o !== "*" && !/^https?:\/\/[^/?#\s]+$/i.test(o)) {
+          ctx.addIssue({ code: "custom", message: `"${o}" is not an origin (scheme://host[:port], no path)` });
+        }
+      }
+    })
+    .transform((origins) => origins.map((o) => (o === "*" ? o : o.toLowerCase()))),
 
   // Tokens (server/auth). Keys are PEM text, inline (a literal "\n" counts as a newline) or in a *_FILE.
   JWT_ISSUER: z.string().min(1).default("collections-service"),

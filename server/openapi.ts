@@ -29,6 +29,8 @@ function addCommonResponses(op: Operation, lightning: boolean): void {
     add("413", "The body exceeds MAX_BODY_BYTES");
     add("415", "The content type is not application/json");
   }
+  // A path filled in with other values may name another route (`/collections/` is GET /collections).
+  add("405", "The path, as filled in, is a route without this method: `Allow` lists the methods it has");
   if (op.security?.length) add("429", "Over RATE_LIMIT_PER_MINUTE for this token (see Retry-After and the RateLimit-* headers), or MAX_STREAMS_PER_TOKEN streams already open");
   add("503", "The database is not available; retry after the Retry-After delay");
 }

@@ -13,5 +13,5 @@ export const appRouter = router({
   runTokens: runTokensRouter,
 });
 
-/** Import this type in a TypeScript client: `createTRPCClient<AppRouter>(...)`. */
+/** The server's router type, context included. Clients import `AppRouter` from `collections-service/client`. */
 export type AppRouter = typeof appRouter;

@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import type { Context } from "./context.js";
-import { errorStatus, type ErrorCode } from "../contracts/common.js";
+import { errorStatus, type ErrorCode, type TrpcErrorShape } from "../contracts/common.js";
 import { AppError, invalidInput, toAppError } from "./errors.js";
 import type { Principal } from "./auth/principal.js";
 
@@ -25,17 +25,19 @@ const t = initTRPC
   .context<Context>()
   .meta<OpenApiMeta>()
   .create({
-    errorFormatter({ shape, error, ctx }) {
+    // Its declared return type is the router's error type, what a tRPC client sees (TRPCClientError#data).
+    errorFormatter({ shape, error, ctx }): TrpcErrorShape {
       const app = appErrorOf(error);
       if (ctx?.surface === "rest") {
-        // trpc-to-openapi rebuilds the body around this shape and drops `issues`: app.ts restores it.
+        // trpc-to-openapi rebuilds the body around this shape and drops `issues`: server/http/procedures.ts restores it. A
+        // REST body, never seen by a tRPC client, so not part of the router's error type.
         ctx.restError = { status: app.status, body: app.toBody() };
-        return app.toBody();
+        return app.toBody() as unknown as TrpcErrorShape;
       }
       return {
         message: app.message,
         code: shape.code,
-        data: { code: app.code, httpStatus: app.status, path: shape.data.path, issues: app.issues },
+        data: { code: app.code, httpStatus: app.status, path: shape.data.path, issues: app.issues ?? [] },
       };
     },
   });
@@ -52,7 +54,7 @@ const errorModel = t.middleware(async ({ ctx, next, path }) => {
     ctx.res.setHeader("retry-after", "1");
   }
   if (app.code === "INTERNAL_SERVER_ERROR" || app.code === "SERVICE_UNAVAILABLE") {
-    ctx.services.log.error("procedure failed", { path, code: app.code, error: String(result.error.cause ?? result.error) });
+    ctx.log.error("procedure failed", { path, code: app.code, error: String(result.error.cause ?? result.error) });
   }
   throw new TRPCError({ code: app.code, message: app.message, cause: app });
 });

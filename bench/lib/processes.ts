@@ -15,12 +15,23 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
+/** The service and the admin CLI as `npm start` and the `collections-admin` bin run them: compiled. */
+export const serviceScript = "dist/main.js";
+export const adminScript = "dist/admin.js";
+
+/** `npm run build`'s compile step (esbuild, under a second): the benchmarks measure the current sources. */
+export function buildDist(): Promise<string> {
+  return runToEnd(["scripts/build.mjs"], {});
+}
+
 /**
- * `node --import tsx <script>` (what `npm start` runs for server/main.ts), resolved once its stdout
- * logs {"msg":"listening","url":…}. Later stdout lines (request logs) are read and discarded.
+ * `node <script>` (`node --import tsx <script>` for a TypeScript one: the hand-written baseline server),
+ * resolved once its stdout logs {"msg":"listening","url":…}. Later stdout lines (request logs) are read
+ * and discarded.
  */
 export function startNodeProcess(script: string, env: Record<string, string | undefined>, nodeArgs: string[] = [], timeoutMs = 120_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
+  const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     cwd: repoRoot,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { itemKeySql, itemValueSql } from "./data.js";
-import { runToEnd } from "./processes.js";
+import { adminScript, runToEnd } from "./processes.js";
 
 /** Where the benchmark runs: a PostgreSQL server (DATABASE_URL) or the service's embedded database. */
 export interface Storage {
@@ -50,7 +50,7 @@ export async function createTenant(pool: pg.Pool, serviceEnv: Record<string, str
   const project = await pool.query<{ id: string }>(`INSERT INTO projects (id, name) VALUES (gen_random_uuid(), $1) RETURNING id::text`, [`${PREFIX}${run}`]);
   const projectId = project.rows[0]!.id;
   await pool.query(`INSERT INTO memberships (user_id, project_id, role) VALUES ($1::uuid, $2::uuid, 'owner')`, [user.rows[0]!.id, projectId]);
-  const out = await runToEnd(["--import", "tsx", "server/cli/admin.ts", "token:create", "--email", email, "--label", "bench"], serviceEnv);
+  const out = await runToEnd([adminScript, "token:create", "--email", email, "--label", "bench"], serviceEnv);
   const { token } = JSON.parse(out) as { token: string };
   return {
     projectId,

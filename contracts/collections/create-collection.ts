@@ -4,6 +4,7 @@ import { collectionNameSchema, timestampSchema, uuidSchema } from "../common.js"
 
 export const meta = {
   openapi: {
+    operationId: "collections.create",
     method: "POST",
     path: "/projects/{project_id}/collections",
     tags: ["collections"],

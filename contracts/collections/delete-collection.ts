@@ -4,6 +4,7 @@ import { collectionNameSchema, uuidSchema } from "../common.js";
 
 export const meta = {
   openapi: {
+    operationId: "collections.delete",
     method: "DELETE",
     path: "/projects/{project_id}/collections/{name}",
     tags: ["collections"],

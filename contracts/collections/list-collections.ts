@@ -1,9 +1,10 @@
 import { z } from "zod";
 import type { OpenApiMeta } from "trpc-to-openapi";
-import { projectIdQuery, timestampSchema, uuidSchema } from "../common.js";
+import { projectIdQuery, queryCount, timestampSchema, uuidSchema } from "../common.js";
 
 export const meta = {
   openapi: {
+    operationId: "collections.list",
     method: "GET",
     path: "/collections",
     tags: ["collections"],
@@ -21,27 +22,21 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-const limitMessage = "limit must be a positive integer in decimal digits";
-
 /**
- * `limit`: a positive integer. On REST it arrives as a query string, which must be decimal digits only
- * (no sign, exponent, hex, spaces, empty value) and is turned into a number here; a tRPC caller passes a
- * number. Written as a pipe (not a bare z.number()) so that trpc-to-openapi, which turns on coercion by
- * mutating the number schemas of a query (PLATFORM.md), leaves it alone: the tRPC procedure keeps
- * refusing `true`, `"1e0"` or `1.5` after REST calls. The ceiling COLLECTIONS_MAX_LIMIT is configuration,
- * checked by the service (server/services/collections.ts) with the same parameter name.
+ * `limit`: a positive integer, typed as a number; on REST, decimal digits in the query string (see
+ * queryCount). The ceiling COLLECTIONS_MAX_LIMIT is configuration, checked by the service
+ * (server/services/collections.ts) with the same parameter name.
  */
-export const limitParam = z
-  .union([z.number({ error: limitMessage }), z.string({ error: limitMessage }).regex(/^[0-9]+$/, limitMessage).transform(Number)], { error: limitMessage })
-  .pipe(z.number().int(limitMessage).min(1, limitMessage).max(Number.MAX_SAFE_INTEGER, "limit is too large"))
+export const limitParam = queryCount("limit", 1)
   .meta({
     description:
       "Collections per page: a positive integer in decimal digits (default COLLECTIONS_DEFAULT_LIMIT, 100; more than COLLECTIONS_MAX_LIMIT, 1000, is a 400)",
     example: "100",
     // openapi.json documents the REST query parameter: a string of digits (tRPC callers pass a number)
     override: ({ jsonSchema }) => {
-      delete jsonSchema.anyOf;
-      Object.assign(jsonSchema, { type: "string", pattern: "^[0-9]+$" });
+      const { description, example } = jsonSchema;
+      for (const key of Object.keys(jsonSchema)) delete jsonSchema[key as keyof typeof jsonSchema];
+      Object.assign(jsonSchema, { description, example, type: "string", pattern: "^[0-9]+$" });
     },
   })
   .optional();

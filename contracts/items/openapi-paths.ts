@@ -23,7 +23,7 @@ const security = [{ Authorization: [] }];
 
 function getOperation(withKey: boolean): ZodOpenApiOperationObject {
   return {
-    operationId: withKey ? "getItemsByPattern" : "getItems",
+    operationId: withKey ? "items.getByPattern" : "items.get",
     tags: ["items"],
     summary: withKey ? "Fetch the items whose key matches a pattern" : "Fetch every item of a collection",
     description:
@@ -41,7 +41,7 @@ function getOperation(withKey: boolean): ZodOpenApiOperationObject {
 
 function deleteOperation(withKey: boolean): ZodOpenApiOperationObject {
   return {
-    operationId: withKey ? "deleteItemsByPattern" : "deleteAllItems",
+    operationId: withKey ? "items.deleteByPattern" : "items.delete",
     tags: ["items"],
     summary: withKey ? "Delete the items whose key matches a pattern" : "Delete every item of a collection (admins, owners, run tokens)",
     description:
@@ -66,7 +66,7 @@ export const itemPaths: ZodOpenApiPathsObject = {
   "/collections/{name}": {
     get: getOperation(false),
     post: {
-      operationId: "upsertItems",
+      operationId: "items.upsert",
       tags: ["items"],
       summary: "Create or update items",
       description:

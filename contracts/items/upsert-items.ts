@@ -17,7 +17,19 @@ export const body = z
 
 export const query = z.strictObject({ ...projectIdShape });
 
-export const input = z.strictObject({ name: nameParam, items: z.array(z.unknown()), ...projectIdShape });
+/** An item as a TypeScript caller writes it. */
+export interface UpsertItem {
+  key: string;
+  value: unknown;
+}
+
+/**
+ * The items of the tRPC input: typed for callers as UpsertItem[], validated item by item by the service
+ * (as REST and the Lightning dialect are), so that a bad item is reported in `errors` instead of failing the call.
+ */
+const itemsInput = z.preprocess<unknown, z.ZodArray<z.ZodUnknown>, UpsertItem[]>((items) => items, z.array(z.unknown()));
+
+export const input = z.strictObject({ name: nameParam, items: itemsInput, ...projectIdShape });
 export type UpsertItemsInput = z.input<typeof input>;
 
 export const itemError = z.object({

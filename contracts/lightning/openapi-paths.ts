@@ -43,7 +43,7 @@ const upsertResponses = {
 export const lightningPaths: ZodOpenApiPathsObject = {
   "/lightning/collections/{name}": {
     get: {
-      operationId: "lightningListItems",
+      operationId: "lightning.listItems",
       tags,
       security,
       summary: "Lightning: fetch a page of items matching a key pattern",
@@ -57,7 +57,7 @@ export const lightningPaths: ZodOpenApiPathsObject = {
       },
     },
     post: {
-      operationId: "lightningPostItems",
+      operationId: "lightning.postItems",
       tags,
       security,
       summary: "Lightning: create or replace many items",
@@ -67,7 +67,7 @@ export const lightningPaths: ZodOpenApiPathsObject = {
       responses: upsertResponses,
     },
     delete: {
-      operationId: "lightningDeleteItems",
+      operationId: "lightning.deleteItems",
       tags,
       security,
       summary: "Lightning: delete the items matching ?key= (without key: every item; admins, owners, run tokens)",
@@ -82,7 +82,7 @@ export const lightningPaths: ZodOpenApiPathsObject = {
   },
   "/lightning/collections/{name}/{key}": {
     get: {
-      operationId: "lightningGetItem",
+      operationId: "lightning.getItem",
       tags,
       security,
       summary: "Lightning: fetch one item by exact key",
@@ -95,7 +95,7 @@ export const lightningPaths: ZodOpenApiPathsObject = {
       },
     },
     put: {
-      operationId: "lightningPutItem",
+      operationId: "lightning.putItem",
       tags,
       security,
       summary: "Lightning: create or replace one item",
@@ -104,7 +104,7 @@ export const lightningPaths: ZodOpenApiPathsObject = {
       responses: upsertResponses,
     },
     delete: {
-      operationId: "lightningDeleteItem",
+      operationId: "lightning.deleteItem",
       tags,
       security,
       summary: "Lightning: delete one item by exact key (200 with `Item Not Found` when missing)",

@@ -3,6 +3,7 @@ import type { OpenApiMeta } from "trpc-to-openapi";
 
 export const meta = {
   openapi: {
+    operationId: "runTokens.create",
     method: "POST",
     path: "/projects/{project_id}/run-tokens",
     tags: ["tokens"],

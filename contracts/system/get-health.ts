@@ -3,6 +3,7 @@ import type { OpenApiMeta } from "trpc-to-openapi";
 
 export const meta = {
   openapi: {
+    operationId: "system.health",
     method: "GET",
     path: "/health",
     tags: ["system"],
@@ -13,7 +14,8 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-export const input = z.object({});
+/** No parameters: a tRPC caller may omit the input. */
+export const input = z.object({}).optional();
 export const output = z.object({
   status: z.literal("ok"),
   database: z.enum(["embedded", "embedded-via-server", "postgres"]),

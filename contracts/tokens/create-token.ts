@@ -7,6 +7,7 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 10 * 365 * 24 * 3600;
 
 export const meta = {
   openapi: {
+    operationId: "tokens.create",
     method: "POST",
     path: "/tokens",
     tags: ["tokens"],
@@ -20,20 +21,23 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-export const input = z.strictObject({
-  label: z.string().trim().max(200, "a label has at most 200 characters").default("").meta({ description: "What the token is for", example: "nightly sync" }),
-  scope: tokenScopeSchema.default("write").meta({ description: "read: GET only; write (default): everything you may do" }),
-  expires_in: z
-    .number()
-    .int("expires_in must be a whole number of seconds")
-    .min(1, "expires_in must be positive")
-    .max(MAX_TOKEN_LIFETIME_SECONDS, `expires_in is at most ${MAX_TOKEN_LIFETIME_SECONDS} seconds (10 years)`)
-    .optional()
-    .meta({
-      description:
-        "Lifetime in seconds, ending no later than the token making the request. Omitted: the new token expires when that token does, or never if that one never expires",
-    }),
-});
+/** Every field has a default: a tRPC caller may omit the input (`tokens.create.mutate()`), REST the body's fields. */
+export const input = z
+  .strictObject({
+    label: z.string().trim().max(200, "a label has at most 200 characters").default("").meta({ description: "What the token is for", example: "nightly sync" }),
+    scope: tokenScopeSchema.default("write").meta({ description: "read: GET only; write (default): everything you may do" }),
+    expires_in: z
+      .number()
+      .int("expires_in must be a whole number of seconds")
+      .min(1, "expires_in must be positive")
+      .max(MAX_TOKEN_LIFETIME_SECONDS, `expires_in is at most ${MAX_TOKEN_LIFETIME_SECONDS} seconds (10 years)`)
+      .optional()
+      .meta({
+        description:
+          "Lifetime in seconds, ending no later than the token making the request. Omitted: the new token expires when that token does, or never if that one never expires",
+      }),
+  })
+  .prefault({});
 export const output = tokenInfoSchema.extend({
   token: z.string().meta({ description: "The bearer token. Shown only in this response." }),
 });

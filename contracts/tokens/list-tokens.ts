@@ -4,6 +4,7 @@ import { tokenInfoSchema } from "./token-info.js";
 
 export const meta = {
   openapi: {
+    operationId: "tokens.list",
     method: "GET",
     path: "/tokens",
     tags: ["tokens"],
@@ -14,7 +15,8 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-export const input = z.strictObject({});
+/** No parameters: a tRPC caller may omit the input. */
+export const input = z.strictObject({}).optional();
 export const output = z.object({ results: z.array(tokenInfoSchema) });
 
 export type ListTokensOutput = z.infer<typeof output>;

@@ -3,6 +3,7 @@ import type { OpenApiMeta } from "trpc-to-openapi";
 
 export const meta = {
   openapi: {
+    operationId: "tokens.revoke",
     method: "DELETE",
     path: "/tokens/{id}",
     tags: ["tokens"],

@@ -1,9 +1,9 @@
-import { createPrivateKey, generateKeyPairSync, createPublicKey, type KeyObject } from "node:crypto";
-import { chmodSync, linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
+import type { PrismaClient } from "../db.js";
 import type { Env } from "../env.js";
-import { algorithmsForKey, describeKey, pemBlocks, pemSetting, publicKeysFromPem, readSettingFile } from "./pem.js";
+import { algorithmsForKey, describeKey, pemBlocks, pemSetting, publicKeysFromPem } from "./pem.js";
+import { storedKeyPem, storedSigningKey, type StoredSigningKey } from "./stored-key.js";
 
 /** The one algorithm of the tokens this service signs. */
 export const OWN_ALGORITHM = "ES256";
@@ -15,8 +15,15 @@ export interface OwnKeys {
   /** The signing key's public half plus JWT_VERIFY_KEYS (older keys still accepted during a rotation). */
   verificationKeys: JWTVerifyGetKey;
   kids: string[];
-  /** Set when no key was configured and one was generated or reused under DATA_DIR. */
-  generatedKeyFile?: string;
+  /** The configured JWT_SIGNING_KEY, or (none configured) the one stored in the database. */
+  source: "configured" | "stored";
+  /** source "stored": what this start did with the stored key. */
+  stored?: Omit<StoredSigningKey, "key">;
+  /**
+   * source "configured" while a key is also stored in the database: its key id, whether its tokens are
+   * still accepted (its public half is in JWT_VERIFY_KEYS, or it is the configured key itself).
+   */
+  storedKeyBesides?: { kid: string; accepted: boolean };
 }
 
 const keyHelp = "generate one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256";
@@ -27,35 +34,16 @@ function parseSigningKey(pem: string, name: string): KeyObject {
   try {
     key = createPrivateKey({ key: block!, format: "pem" });
   } catch (e) {
-    throw new Error(`${name} is not a valid PEM private key (PKCS#8 expected; ${keyHelp}): ${(e as Error).message}`);
+    throw new Error(
+      `${name} is not a valid PEM private key (PKCS#8 expected; ${keyHelp}): ${(e as Error).message}`,
+    );
   }
   if (!algorithmsForKey(key).includes(OWN_ALGORITHM)) {
-    throw new Error(`${name} is an ${describeKey(key)} key; tokens are signed with ${OWN_ALGORITHM}, which needs an EC P-256 key (${keyHelp})`);
+    throw new Error(
+      `${name} is an ${describeKey(key)} key; tokens are signed with ${OWN_ALGORITHM}, which needs an EC P-256 key (${keyHelp})`,
+    );
   }
   return key;
-}
-
-/** The key under DATA_DIR, created (mode 0600) on first start; concurrent starters end up with the same one. */
-function generatedSigningKey(dataDir: string): { key: KeyObject; file: string } {
-  const file = join(dataDir, "jwt-signing-key.pem");
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const pem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" }) as string;
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, pem, { mode: 0o600, flag: "wx" });
-  try {
-    linkSync(tmp, file); // atomic: fails with EEXIST when another process (or an earlier start) made it
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  chmodSync(file, 0o600);
-  const text = readSettingFile("generated signing key", file);
-  try {
-    return { key: parseSigningKey(text, file), file };
-  } catch (e) {
-    throw new Error(`${(e as Error).message}. Delete ${file} to have a new key generated (tokens signed with the old one stop working).`);
-  }
 }
 
 async function verificationJwk(key: KeyObject): Promise<JWK> {
@@ -63,18 +51,25 @@ async function verificationJwk(key: KeyObject): Promise<JWK> {
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: OWN_ALGORITHM, use: "sig" };
 }
 
-export async function loadOwnKeys(env: Env): Promise<OwnKeys> {
+/**
+ * The service's own keys, checked: the configured JWT_SIGNING_KEY (which always wins), else the key
+ * stored in the database (created by the first instance to start), plus JWT_VERIFY_KEYS.
+ */
+export async function loadOwnKeys(env: Env, prisma: PrismaClient): Promise<OwnKeys> {
   const pem = pemSetting(env, "JWT_SIGNING_KEY");
-  const generated = pem === undefined ? generatedSigningKey(env.DATA_DIR) : undefined;
-  const signingKey = generated?.key ?? parseSigningKey(pem!, "JWT_SIGNING_KEY");
-
+  const configured = pem === undefined ? undefined : parseSigningKey(pem, "JWT_SIGNING_KEY");
   const extraPem = pemSetting(env, "JWT_VERIFY_KEYS");
   const extra = extraPem === undefined ? [] : publicKeysFromPem(extraPem, "JWT_VERIFY_KEYS");
   extra.forEach((k, i) => {
     if (!algorithmsForKey(k).includes(OWN_ALGORITHM)) {
-      throw new Error(`JWT_VERIFY_KEYS: key #${i + 1} is an ${describeKey(k)} key; ${OWN_ALGORITHM} needs EC P-256 keys`);
+      throw new Error(
+        `JWT_VERIFY_KEYS: key #${i + 1} is an ${describeKey(k)} key; ${OWN_ALGORITHM} needs EC P-256 keys`,
+      );
     }
   });
+  // The configuration is checked before the database is touched: a bad setting stores nothing.
+  const stored = configured ? undefined : await storedSigningKey(prisma, env.DATA_DIR, parseSigningKey);
+  const signingKey = configured ?? stored!.key;
 
   const own = await verificationJwk(signingKey);
   const keys = [own];
@@ -82,11 +77,31 @@ export async function loadOwnKeys(env: Env): Promise<OwnKeys> {
     const jwk = await verificationJwk(k);
     if (!keys.some((x) => x.kid === jwk.kid)) keys.push(jwk);
   }
-  return {
+  const kids = keys.map((k) => k.kid!);
+  const result: OwnKeys = {
     signingKey,
     kid: own.kid!,
     verificationKeys: createLocalJWKSet({ keys }),
-    kids: keys.map((k) => k.kid!),
-    generatedKeyFile: generated?.file,
+    kids,
+    source: "configured",
   };
+  if (stored)
+    return {
+      ...result,
+      source: "stored",
+      stored: { origin: stored.origin, ignoredFile: stored.ignoredFile },
+    };
+  const besidesPem = await storedKeyPem(prisma);
+  if (besidesPem === undefined) return result;
+  const besides = await storedKeyId(besidesPem);
+  return { ...result, storedKeyBesides: { kid: besides, accepted: kids.includes(besides) } };
+}
+
+/** The key id of a stored key's public half ("unreadable" when it does not parse: then nothing accepts it). */
+async function storedKeyId(pem: string): Promise<string> {
+  try {
+    return (await verificationJwk(createPublicKey({ key: pem, format: "pem" }))).kid!;
+  } catch {
+    return "unreadable";
+  }
 }

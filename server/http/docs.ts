@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { StaticAsset } from "./static-asset.js";
 
-// /docs: Swagger UI from the swagger-ui-dist package, served by this process (no CDN).
+// /docs: Swagger UI from the swagger-ui-dist package, served by this process (no CDN, no online validator).
 
 const require = createRequire(import.meta.url);
 const distDir = dirname(require.resolve("swagger-ui-dist/package.json"));
@@ -36,6 +37,7 @@ const init = `window.ui = SwaggerUIBundle({
   url: "/openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
+  validatorUrl: null, // no call to the online validator
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
   layout: "StandaloneLayout",
 });
@@ -49,32 +51,46 @@ const securityHeaders = {
   "referrer-policy": "no-referrer",
 };
 
-const cache = new Map<string, Buffer>();
-function asset(name: string): Buffer {
-  let body = cache.get(name);
-  if (!body) {
-    body = readFileSync(join(distDir, name));
-    cache.set(name, body);
-  }
-  return body;
+/** The page, its script and the package's assets, each read (and compressed) once. */
+const files = new Map<string, StaticAsset>();
+
+function docsFile(name: string): StaticAsset | undefined {
+  let file = files.get(name);
+  if (file) return file;
+  if (name === "" || name === "index.html") {
+    file = new StaticAsset(Buffer.from(page), {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-cache",
+      ...securityHeaders,
+    });
+  } else if (name === "init.js") {
+    file = new StaticAsset(Buffer.from(init), {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "no-cache",
+      ...securityHeaders,
+    });
+  } else if (assets[name]) {
+    file = new StaticAsset(readFileSync(join(distDir, name)), {
+      "content-type": assets[name],
+      "cache-control": "public, max-age=86400",
+      ...securityHeaders,
+    });
+  } else return undefined;
+  files.set(name, file);
+  return file;
 }
 
-/** Answers /docs and its assets; returns false for any other path. */
-export function serveDocs(pathname: string, res: ServerResponse): boolean {
-  if (pathname === "/docs" || pathname === "/docs/") {
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...securityHeaders });
-    res.end(page);
-    return true;
-  }
-  if (pathname === "/docs/init.js") {
-    res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", ...securityHeaders });
-    res.end(init);
-    return true;
-  }
-  const name = pathname.startsWith("/docs/") ? pathname.slice("/docs/".length) : "";
-  const type = assets[name];
-  if (!type) return false;
-  res.writeHead(200, { "content-type": type, "cache-control": "public, max-age=86400", ...securityHeaders });
-  res.end(asset(name));
-  return true;
+/** The file of a /docs path ("/docs" and "/docs/" are the page), or undefined. */
+const docsName = (pathname: string): string | undefined =>
+  pathname === "/docs" ? "" : pathname.startsWith("/docs/") ? pathname.slice("/docs/".length) : undefined;
+
+/** Whether a path is /docs or one of its files. */
+export const isDocsPath = (pathname: string): boolean => {
+  const name = docsName(pathname);
+  return name !== undefined && (name === "" || name === "index.html" || name === "init.js" || name in assets);
+};
+
+/** Answers GET or HEAD of /docs and its files (isDocsPath). */
+export function serveDocs(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return docsFile(docsName(pathname)!)!.send(req, res);
 }

@@ -1,9 +1,8 @@
-import * as deleteItems from "../../contracts/items/delete-items.js";
+import * as deleteItemsContract from "../../contracts/items/delete-items.js";
 import { planDelete } from "../services/item-operations.js";
-import { matchItemsPath } from "./items-path.js";
 import { parseParams } from "./params.js";
 import { openItemRequest } from "./raw-request.js";
-import type { RawRoute } from "./raw-routes.js";
+import type { RawHandler } from "./raw-routes.js";
 import { holdStreamSlot } from "./stream-slots.js";
 import { clientGone, writeJsonStream } from "./stream-writer.js";
 
@@ -11,19 +10,19 @@ import { clientGone, writeJsonStream } from "./stream-writer.js";
  * DELETE /collections/{name}[/{key}] (SPEC §3.3): deletes in batches and streams the deleted keys, then
  * the count: `{"keys": [...], "deleted": n}`. When the client goes away, no further batch is deleted.
  */
-export const deleteItemsRoute: RawRoute = {
-  name: "items.delete",
-  matches: (method, path) => method === "DELETE" && matchItemsPath(path) !== null,
-  async handle(req, res, raw) {
-    const { principal, caller, query, name, key } = await openItemRequest(raw);
-    holdStreamSlot(raw.services, principal, res);
-    const plan = await planDelete(caller, { ...parseParams(deleteItems.query, query), name, key }, "rest");
-    const signal = clientGone(req, res);
-    await writeJsonStream(res, signal, {
-      head: '{"keys":[',
-      batches: plan.batches(signal),
-      row: (deleted: string) => JSON.stringify(deleted),
-      tail: (end) => (end.aborted ? undefined : `],"deleted":${end.count}}`),
-    });
-  },
+export const deleteItems: RawHandler = async (req, res, raw) => {
+  const { principal, caller, query, name, key } = await openItemRequest(raw);
+  holdStreamSlot(raw.services, principal, res);
+  const plan = await planDelete(
+    caller,
+    { ...parseParams(deleteItemsContract.query, query), name, key },
+    "rest",
+  );
+  const signal = clientGone(req, res);
+  await writeJsonStream(res, signal, {
+    head: '{"keys":[',
+    batches: plan.batches(signal),
+    row: (deleted: string) => JSON.stringify(deleted),
+    tail: (end) => (end.aborted ? undefined : `],"deleted":${end.count}}`),
+  });
 };

@@ -7,7 +7,7 @@ import { parseParams } from "./params.js";
 import { openLightningRequest, type RawRequest } from "./raw-request.js";
 import { sendJson } from "./respond.js";
 import { holdStreamSlot } from "./stream-slots.js";
-import { clientGone, writeJsonStream } from "./stream-writer.js";
+import { answerStreamHead, clientGone, writeJsonStream } from "./stream-writer.js";
 
 /** GET /lightning/collections/{name}/{key}: 200 with the item, or 204 and an empty body when the key is missing. */
 export async function getLightningItem(req: IncomingMessage, res: ServerResponse, raw: RawRequest, name: string, key: string): Promise<void> {
@@ -25,11 +25,13 @@ export async function getLightningItem(req: IncomingMessage, res: ServerResponse
 /**
  * GET /lightning/collections/{name}?key=…: `{"items":[…],"cursor":…}`, streamed. The tail (with the
  * cursor) is a write of its own: the official client mis-reads a cursor whose bytes arrive in two reads.
+ * HEAD checks the same and reads no item.
  */
 export async function listLightningItems(req: IncomingMessage, res: ServerResponse, raw: RawRequest, name: string): Promise<void> {
   const { principal, caller, query } = await openLightningRequest(raw, name);
-  holdStreamSlot(raw.services, principal, res);
+  if (!raw.scope.head) holdStreamSlot(raw.services, principal, res);
   const plan = await planFetch(caller, { ...parseParams(listItems.query, query), name }, "lightning", { defaultLimit: listItems.DEFAULT_LIMIT });
+  if (raw.scope.head) return answerStreamHead(res);
   const signal = clientGone(req, res);
   await writeJsonStream(res, signal, {
     head: '{"items":[',

@@ -14,6 +14,7 @@ const fixedWords: Partial<Record<ErrorCode, string>> = {
   UNAUTHORIZED: "Unauthorized",
   FORBIDDEN: "Forbidden",
   NOT_FOUND: "Not Found",
+  METHOD_NOT_SUPPORTED: "Method Not Allowed",
   INTERNAL_SERVER_ERROR: "Internal Server Error",
   SERVICE_UNAVAILABLE: "Service Unavailable",
 };

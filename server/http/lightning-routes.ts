@@ -1,32 +1,48 @@
-import { notFound } from "../errors.js";
 import { deleteLightningItem, deleteLightningItems } from "./lightning-delete.js";
 import { getLightningItem, listLightningItems } from "./lightning-read.js";
-import { LIGHTNING_PREFIX, parseLightningPath, sendLightningError } from "./lightning-respond.js";
+import { parseLightningPath } from "./lightning-respond.js";
 import { postLightningItems, putLightningItem } from "./lightning-write.js";
-import type { RawRoute } from "./raw-routes.js";
+import type { RawHandler, RawRoute } from "./raw-routes.js";
 
-/**
- * The OpenFn Lightning dialect (SPEC §5) under /lightning/collections: every request there is answered
- * here, errors included, so that they all carry Lightning's `{"error": …}` body.
- */
-export const lightningRoute: RawRoute = {
-  name: "lightning",
-  matches: (_method, path) => path === LIGHTNING_PREFIX || path.startsWith(LIGHTNING_PREFIX + "/"),
-  async handle(req, res, raw) {
-    try {
-      const method = req.method ?? "GET";
-      const path = parseLightningPath(raw.target.path);
-      if (!path) throw notFound(`No route for ${method} ${raw.target.path}`);
-      const { name, key } = path;
-      if (method === "GET" && key !== undefined) return await getLightningItem(req, res, raw, name, key);
-      if (method === "GET") return await listLightningItems(req, res, raw, name);
-      if (method === "PUT" && key !== undefined) return await putLightningItem(req, res, raw, name, key);
-      if (method === "POST" && key === undefined) return await postLightningItems(req, res, raw, name);
-      if (method === "DELETE" && key !== undefined) return await deleteLightningItem(req, res, raw, name, key);
-      if (method === "DELETE") return await deleteLightningItems(req, res, raw, name);
-      throw notFound(`No route for ${method} ${raw.target.path}`);
-    } catch (e) {
-      sendLightningError(res, e, raw.services.log);
-    }
+// The OpenFn Lightning dialect (SPEC §5) under /lightning/collections. Every answer there, errors
+// included, carries Lightning's `{"error": …}` body (server/http/dispatch.ts picks it by the route).
+
+const LIST = /^\/lightning\/collections\/[^/]+$/;
+const ONE = /^\/lightning\/collections\/[^/]+\/.+$/s;
+
+/** A handler of `/{name}`, its name decoded (404 for a name that cannot exist). */
+const ofCollection =
+  (handle: (...args: [...Parameters<RawHandler>, string]) => Promise<void>): RawHandler =>
+  (req, res, raw) =>
+    handle(req, res, raw, parseLightningPath(raw.target.path)!.name);
+
+/** A handler of `/{name}/{key}`, both decoded once (the key may contain `/`). */
+const ofItem =
+  (handle: (...args: [...Parameters<RawHandler>, string, string]) => Promise<void>): RawHandler =>
+  (req, res, raw) => {
+    const { name, key } = parseLightningPath(raw.target.path)!;
+    return handle(req, res, raw, name, key!);
+  };
+
+export const lightningRoutes: RawRoute[] = [
+  {
+    template: "/lightning/collections/{name}",
+    lightning: true,
+    match: (path) => LIST.test(path),
+    methods: {
+      GET: ofCollection(listLightningItems),
+      POST: ofCollection(postLightningItems),
+      DELETE: ofCollection(deleteLightningItems),
+    },
   },
-};
+  {
+    template: "/lightning/collections/{name}/{key}",
+    lightning: true,
+    match: (path) => ONE.test(path),
+    methods: {
+      GET: ofItem(getLightningItem),
+      PUT: ofItem(putLightningItem),
+      DELETE: ofItem(deleteLightningItem),
+    },
+  },
+];

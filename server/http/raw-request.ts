@@ -1,14 +1,20 @@
 import type { CollectionLookahead, Principal } from "../auth/principal.js";
 import type { Services } from "../context.js";
+import type { Logger } from "../log.js";
 import type { ItemCaller } from "../services/item-operations.js";
 import { decodeItemsPath, matchItemsPath } from "./items-path.js";
 import { collectionLookahead } from "./lookahead.js";
 import { parseQueryString, type QueryValues } from "./params.js";
+import type { RequestScope } from "./request-scope.js";
 import { tryDecodePathSegment, type RequestTarget } from "./request-target.js";
 
 /** What a hand-written handler gets besides the request and response. */
 export interface RawRequest {
   services: Services;
+  /** The request's id, route and caller (server/http/request-scope.ts). */
+  scope: RequestScope;
+  /** The services' logger with the request's id. */
+  log: Logger;
   /** The request line's path and query, as sent. */
   target: RequestTarget;
   /** The caller's principal, decided once per request (server/http/request-gate.ts). */
@@ -25,7 +31,8 @@ export interface OpenedItemRequest {
 }
 
 function opened(raw: RawRequest, principal: Principal, query: QueryValues, name: string, key: string | undefined): OpenedItemRequest {
-  return { principal, caller: { sql: raw.services.db.sql, env: raw.services.env, principal }, query, name, key };
+  const { db, env, metrics } = raw.services;
+  return { principal, caller: { sql: db.sql, env, principal, counters: metrics.items }, query, name, key };
 }
 
 /**

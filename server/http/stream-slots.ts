@@ -9,15 +9,17 @@ const openStreams = new WeakMap<Services, Map<string, number>>();
 
 const tokenOf = (p: Principal) => (p.kind === "user" ? `token:${p.tokenId}` : `run:${p.runId}`);
 
-/** Takes a stream slot of the principal's token, or throws 429; the returned function gives it back (once). */
+/**
+ * Takes a stream slot of the principal's token, or throws 429 (never when MAX_STREAMS_PER_TOKEN is 0;
+ * the slot still counts, for /metrics); the returned function gives it back (once).
+ */
 export function acquireStreamSlot(services: Services, principal: Principal): () => void {
   const max = services.env.MAX_STREAMS_PER_TOKEN;
-  if (max === 0) return () => {};
   let counts = openStreams.get(services);
   if (!counts) openStreams.set(services, (counts = new Map()));
   const key = tokenOf(principal);
   const open = counts.get(key) ?? 0;
-  if (open >= max) {
+  if (max > 0 && open >= max) {
     throw new AppError(
       "TOO_MANY_REQUESTS",
       `This token already has ${open} streamed requests open; at most ${max} are allowed at once (MAX_STREAMS_PER_TOKEN)`,
@@ -40,7 +42,7 @@ export function holdStreamSlot(services: Services, principal: Principal, res: Se
   res.once("close", release);
 }
 
-/** Open streams per token, for tests and diagnostics. */
+/** Streams open now, all tokens together (/metrics, tests). */
 export function openStreamCount(services: Services): number {
   let n = 0;
   for (const v of openStreams.get(services)?.values() ?? []) n += v;

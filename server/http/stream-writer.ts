@@ -14,6 +14,12 @@ export function clientGone(req: IncomingMessage, res: ServerResponse): AbortSign
 
 const HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
 
+/** A HEAD of a streamed read: the status and headers its GET starts with, and no body (nothing is read). */
+export function answerStreamHead(res: ServerResponse): void {
+  res.writeHead(200, HEADERS);
+  res.end();
+}
+
 /**
  * A 200 JSON answer written as it is produced: small pieces are buffered into writes of about
  * `flushBytes`, waiting for 'drain' when the socket is full (backpressure); nothing is written once the

@@ -2,9 +2,11 @@ import * as createCollection from "../../contracts/collections/create-collection
 import * as deleteCollection from "../../contracts/collections/delete-collection.js";
 import * as listCollections from "../../contracts/collections/list-collections.js";
 import { createCollectionAs, deleteCollectionAs, listCollections as list } from "../services/collections.js";
-import { authedProcedure, router } from "../trpc.js";
+import { auditCall } from "../observability/audit-request.js";
+import { authedProcedure } from "../trpc.js";
 
-export const collectionsRouter = router({
+// A plain record of procedures, not a router: its type carries no server context (client/app-router.ts).
+export const collectionsRouter = {
   list: authedProcedure
     .meta(listCollections.meta)
     .input(listCollections.input)
@@ -15,11 +17,19 @@ export const collectionsRouter = router({
     .meta(createCollection.meta)
     .input(createCollection.input)
     .output(createCollection.output)
-    .mutation(({ ctx, input }) => createCollectionAs(ctx.services.db.prisma, ctx.principal, input.project_id, input.name)),
+    .mutation(async ({ ctx, input }) => {
+      const created = await createCollectionAs(ctx.services.db.prisma, ctx.principal, input.project_id, input.name);
+      auditCall(ctx, "collection.create", { project_id: created.project_id, collection: created.name, collection_id: created.id });
+      return created;
+    }),
 
   delete: authedProcedure
     .meta(deleteCollection.meta)
     .input(deleteCollection.input)
     .output(deleteCollection.output)
-    .mutation(({ ctx, input }) => deleteCollectionAs(ctx.services.db.prisma, ctx.principal, input.project_id, input.name)),
-});
+    .mutation(async ({ ctx, input }) => {
+      const deleted = await deleteCollectionAs(ctx.services.db.prisma, ctx.principal, input.project_id, input.name);
+      auditCall(ctx, "collection.delete", { project_id: input.project_id.toLowerCase(), collection: input.name });
+      return deleted;
+    }),
+};

@@ -9,14 +9,19 @@ import { jsonTextOf } from "../services/json-text.js";
 import { withMeta, type ItemRow } from "../services/items.js";
 import type { Principal } from "../auth/principal.js";
 import type { Context } from "../context.js";
-import { authedProcedure, router } from "../trpc.js";
+import { authedProcedure } from "../trpc.js";
 
 // The item operations of SPEC §3 as tRPC procedures (SPEC §4), over the same layer as the REST routes
 // (server/http/items-*.ts) and the Lightning dialect. A procedure's answer is buffered, so each has a
 // bounded page: items.get at most PAGE_DEFAULT_LIMIT items (without `limit`) and PAGE_MAX_BYTES of
 // values, items.stream STREAM_DEFAULT_LIMIT items, items.delete MAX_LISTED_DELETED_KEYS listed keys.
 
-const callerOf = (ctx: Context & { principal: Principal }): ItemCaller => ({ sql: ctx.services.db.sql, env: ctx.services.env, principal: ctx.principal });
+const callerOf = (ctx: Context & { principal: Principal }): ItemCaller => ({
+  sql: ctx.services.db.sql,
+  env: ctx.services.env,
+  principal: ctx.principal,
+  counters: ctx.services.metrics.items,
+});
 
 function toItem(row: ItemRow, meta: boolean): Item {
   return {
@@ -27,7 +32,8 @@ function toItem(row: ItemRow, meta: boolean): Item {
   };
 }
 
-export const itemsRouter = router({
+// A plain record of procedures, not a router: its type carries no server context (client/app-router.ts).
+export const itemsRouter = {
   /** One page: `limit` items (PAGE_DEFAULT_LIMIT without it), ending early past PAGE_MAX_BYTES; then `cursor`. */
   get: authedProcedure
     .input(getItems.input)
@@ -102,4 +108,4 @@ export const itemsRouter = router({
       }
       return { keys, deleted: next.value.count, keys_truncated: next.value.count > keys.length };
     }),
-});
+};

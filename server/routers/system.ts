@@ -1,11 +1,12 @@
 import * as getHealth from "../../contracts/system/get-health.js";
 import { checkHealth } from "../services/health.js";
-import { publicProcedure, router } from "../trpc.js";
+import { publicProcedure } from "../trpc.js";
 
-export const systemRouter = router({
+// A plain record of procedures, not a router: its type carries no server context (client/app-router.ts).
+export const systemRouter = {
   health: publicProcedure
     .meta(getHealth.meta)
     .input(getHealth.input)
     .output(getHealth.output)
     .query(({ ctx }) => checkHealth(ctx.services)),
-});
+};

@@ -69,9 +69,23 @@ export async function listCollections(
   if (params.project_id) projects = projects.filter((p) => p === projectKey(params.project_id!));
   if (projects.length === 0) return { results: [], cursor: null };
 
-  // The page of collections first (an index scan of the caller's projects and a sort of their
-  // collections' names), then the counters of those only.
-  const rows = await prisma.$queryRaw<CollectionSummary[]>`
+  const rows = await collectionPage(prisma, projects, after, limit + 1);
+  const results = rows.slice(0, limit);
+  return { results, cursor: rows.length > limit ? encodeCursor(results.at(-1)!) : null };
+}
+
+/**
+ * Up to `limit` collections of `projects` after the position `after` (name, then project id), with their
+ * counters: the page of collections first (an index scan of the projects and a sort of their
+ * collections' names), then the counters of those only. Also the admin CLI's collection:list.
+ */
+export function collectionPage(
+  prisma: PrismaClient,
+  projects: string[],
+  after: { name: string; projectId: string } | undefined,
+  limit: number,
+): Promise<CollectionSummary[]> {
+  return prisma.$queryRaw<CollectionSummary[]>`
     SELECT p.name, p.project_id::text AS project_id,
            COALESCE(s.items, 0)::float8 AS items, COALESCE(s.bytes, 0)::float8 AS bytes,
            to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created
@@ -82,12 +96,10 @@ export async function listCollections(
         AND (${after?.name ?? null}::text IS NULL
              OR (c.name COLLATE "C", c.project_id) > (${after?.name ?? null}::text COLLATE "C", ${after?.projectId ?? null}::uuid))
       ORDER BY c.name COLLATE "C", c.project_id
-      LIMIT ${limit + 1}
+      LIMIT ${limit}
     ) p
     LEFT JOIN LATERAL (SELECT sum(st.items) AS items, sum(st.bytes) AS bytes FROM collection_stats st WHERE st.collection_id = p.id) s ON true
     ORDER BY p.name COLLATE "C", p.project_id`;
-  const results = rows.slice(0, limit);
-  return { results, cursor: rows.length > limit ? encodeCursor(results.at(-1)!) : null };
 }
 
 /** 404 unless the principal is in the project (existence is not leaked), 403 without the "manage" action. */

@@ -2,6 +2,7 @@ import type { TimeDialect } from "../../contracts/instants.js";
 import type { Action, Principal } from "../auth/principal.js";
 import type { Sql } from "../db.js";
 import type { Env } from "../env.js";
+import type { ItemCounters } from "../observability/metrics.js";
 import { AppError, invalidParameter } from "../errors.js";
 import { lookaheadItem, resolveCollection, type ResolvedCollection } from "./access.js";
 import { decodeCursor, decodeLightningCursor, encodeCursor, encodeLightningCursor, queryFingerprint } from "./cursor.js";
@@ -29,6 +30,24 @@ export interface ItemCaller {
   sql: Sql;
   env: Env;
   principal: Principal;
+  /** Items read, written and deleted, for /metrics (server/observability/metrics.ts). */
+  counters?: ItemCounters;
+}
+
+/** `batches` as they come, each batch's length counted. */
+async function* counted<T, R>(batches: AsyncGenerator<T[], R, void>, count: ((n: number) => void) | undefined): AsyncGenerator<T[], R, void> {
+  if (!count) return yield* batches;
+  try {
+    let next = await batches.next();
+    while (!next.done) {
+      count(next.value.length);
+      yield next.value;
+      next = await batches.next();
+    }
+    return next.value;
+  } finally {
+    await batches.return(undefined as never);
+  }
 }
 
 /** The collection a request names (SPEC §2: a name among the caller's, narrowed by project_id). */
@@ -125,17 +144,20 @@ export async function planFetch(caller: ItemCaller, req: FetchRequest, dialect: 
     startOffset,
     meta: req.meta ?? false,
     stream: (signal) =>
-      prefetched !== undefined
-        ? itemAsStream(prefetched)
-        : streamItems(sql, collection.id, filter, {
-            afterSeq,
-            offset: req.offset,
-            limit,
-            maxBytes: page.maxBytes,
-            batchSize: env.STREAM_BATCH_SIZE,
-            batchBytes: env.STREAM_BATCH_BYTES,
-            signal,
-          }),
+      counted(
+        prefetched !== undefined
+          ? itemAsStream(prefetched)
+          : streamItems(sql, collection.id, filter, {
+              afterSeq,
+              offset: req.offset,
+              limit,
+              maxBytes: page.maxBytes,
+              batchSize: env.STREAM_BATCH_SIZE,
+              batchBytes: env.STREAM_BATCH_BYTES,
+              signal,
+            }),
+        caller.counters?.read,
+      ),
     nextCursor(end) {
       if (!end.hasMore || end.lastSeq === null) return null;
       return dialect === "lightning"
@@ -150,7 +172,9 @@ export async function readItem(caller: ItemCaller, ref: CollectionRef, key: stri
   checkExactKey(caller.env, key);
   const collection = await resolve(caller, ref, "read");
   const ahead = lookaheadItem(caller.principal, collection.id, key);
-  return ahead !== undefined ? ahead : getItem(caller.sql, collection.id, key);
+  const row = ahead !== undefined ? ahead : await getItem(caller.sql, collection.id, key);
+  if (row) caller.counters?.read(1);
+  return row;
 }
 
 // --------------------------------------------------------------------------------------------- writes
@@ -197,6 +221,7 @@ export async function upsert(
     return { status: errors.length ? 422 : 200, upserted: 0, errors, duplicateKey };
   }
   const outcome = await upsertItems(caller.sql, collection.id, valid);
+  caller.counters?.written(outcome.written);
   return { status: outcome.created > 0 ? 201 : 200, upserted: outcome.written, errors, duplicateKey };
 }
 
@@ -274,7 +299,8 @@ export async function planDelete(caller: ItemCaller, req: DeleteRequest, dialect
   const collection = await resolve(caller, req, deleteAction(req.key));
   return {
     collection,
-    batches: (signal) => deleteItemsBatches(caller.sql, collection.id, filter, { batchSize: caller.env.DELETE_BATCH_SIZE, signal }),
+    batches: (signal) =>
+      counted(deleteItemsBatches(caller.sql, collection.id, filter, { batchSize: caller.env.DELETE_BATCH_SIZE, signal }), caller.counters?.deleted),
   };
 }
 
@@ -282,5 +308,7 @@ export async function planDelete(caller: ItemCaller, req: DeleteRequest, dialect
 export async function deleteOne(caller: ItemCaller, ref: CollectionRef, key: string): Promise<boolean> {
   checkExactKey(caller.env, key);
   const collection = await resolve(caller, ref, "write");
-  return deleteItem(caller.sql, collection.id, key);
+  const deleted = await deleteItem(caller.sql, collection.id, key);
+  if (deleted) caller.counters?.deleted(1);
+  return deleted;
 }

@@ -14,7 +14,7 @@ type UserPrincipal = Extract<Principal, { kind: "user" }>;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function tokenInfo(t: UserTokenInfo): TokenInfo {
+export function tokenInfo(t: UserTokenInfo): TokenInfo {
   return {
     id: t.id,
     label: t.label,

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { Role } from "../../contracts/common.js";
 import { bearer, send } from "../support/auth.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { test } from "../support/fixtures.js";
+import { createTenant } from "../support/tenant.js";
 
 // SPEC §2's table, cell by cell, over the REST paths of SPEC §3 and the collection management routes.
 
@@ -20,68 +20,64 @@ const allowed: Record<Caller, Action[]> = {
 };
 const actions: Action[] = ["read", "list", "upsert", "deleteByPattern", "deleteAll", "createCollection", "deleteCollection"];
 
-let server: TestServer;
-let tenant: Tenant;
-let other: Tenant;
-const auth = {} as Record<Caller, string>;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-  other = await createTenant(server.services);
-  for (const role of ["owner", "admin", "editor", "viewer"] as const) auth[role] = tenant.users[role].headers.authorization!;
-  auth.run = bearer((await server.services.auth.createRunToken({ projectId: tenant.project.id })).token);
-  auth["read-scope"] = bearer((await server.services.auth.createUserToken({ userId: tenant.users.owner.id, scope: "read" })).token);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await other?.cleanup();
-  await server?.close();
-});
-
-/** Performs the action on a fresh collection with one item; returns the status and whether the effect happened. */
-async function perform(caller: string, action: Action): Promise<{ status: number; body: any; happened: boolean }> {
-  const pid = tenant.project.id;
-  const name = await tenant.collection(`t-${randomUUID().slice(0, 12)}`);
-  const seed = await send(server, auth.owner, "POST", `/collections/${name}`, [{ key: "k1", value: 1 }]);
-  expect(seed.status).toBe(201);
-  const count = async () => (await server.services.db.prisma.item.count({ where: { collection: { projectId: pid, name } } }));
-  const exists = async (n: string) => (await server.services.db.prisma.collection.count({ where: { projectId: pid, name: n } })) === 1;
-  switch (action) {
-    case "read": {
-      const r = await send(server, caller, "GET", `/collections/${name}/k1`);
-      return { ...r, happened: r.body?.results?.[0]?.key === "k1" };
+const it = test
+  /** A second project with its members. */
+  .extend("other", { scope: "file" }, async ({ server }, { onCleanup }) => {
+    const other = await createTenant(server.services);
+    onCleanup(() => other.cleanup());
+    return other;
+  })
+  /** The authorization header of each caller, in the tenant's project. */
+  .extend("auth", { scope: "file" }, async ({ server, tenant }) => {
+    const auth = {} as Record<Caller, string>;
+    for (const role of ["owner", "admin", "editor", "viewer"] as const) auth[role] = tenant.users[role].headers.authorization!;
+    auth.run = bearer((await server.services.auth.createRunToken({ projectId: tenant.project.id })).token);
+    auth["read-scope"] = bearer((await server.services.auth.createUserToken({ userId: tenant.users.owner.id, scope: "read" })).token);
+    return auth;
+  })
+  /** Performs the action on a fresh collection with one item; returns the status and whether the effect happened. */
+  .extend("perform", { scope: "file" }, ({ server, tenant, auth }) => async (caller: string, action: Action): Promise<{ status: number; body: any; happened: boolean }> => {
+    const pid = tenant.project.id;
+    const name = await tenant.collection(`t-${randomUUID().slice(0, 12)}`);
+    const seed = await send(server, auth.owner, "POST", `/collections/${name}`, [{ key: "k1", value: 1 }]);
+    expect(seed.status).toBe(201);
+    const count = async () => (await server.services.db.prisma.item.count({ where: { collection: { projectId: pid, name } } }));
+    const exists = async (n: string) => (await server.services.db.prisma.collection.count({ where: { projectId: pid, name: n } })) === 1;
+    switch (action) {
+      case "read": {
+        const r = await send(server, caller, "GET", `/collections/${name}/k1`);
+        return { ...r, happened: r.body?.results?.[0]?.key === "k1" };
+      }
+      case "list": {
+        const r = await send(server, caller, "GET", "/collections");
+        return { ...r, happened: Boolean(r.body?.results?.some((c: { name: string }) => c.name === name)) };
+      }
+      case "upsert": {
+        const r = await send(server, caller, "POST", `/collections/${name}`, [{ key: "k2", value: { a: 1 } }]);
+        return { ...r, happened: (await count()) === 2 };
+      }
+      case "deleteByPattern": {
+        const r = await send(server, caller, "DELETE", `/collections/${name}/k*`);
+        return { ...r, happened: (await count()) === 0 };
+      }
+      case "deleteAll": {
+        const r = await send(server, caller, "DELETE", `/collections/${name}`);
+        return { ...r, happened: (await count()) === 0 };
+      }
+      case "createCollection": {
+        const fresh = `n-${randomUUID().slice(0, 12)}`;
+        const r = await send(server, caller, "POST", `/projects/${pid}/collections`, { name: fresh });
+        return { ...r, happened: await exists(fresh) };
+      }
+      case "deleteCollection": {
+        const r = await send(server, caller, "DELETE", `/projects/${pid}/collections/${name}`);
+        return { ...r, happened: !(await exists(name)) };
+      }
     }
-    case "list": {
-      const r = await send(server, caller, "GET", "/collections");
-      return { ...r, happened: Boolean(r.body?.results?.some((c: { name: string }) => c.name === name)) };
-    }
-    case "upsert": {
-      const r = await send(server, caller, "POST", `/collections/${name}`, [{ key: "k2", value: { a: 1 } }]);
-      return { ...r, happened: (await count()) === 2 };
-    }
-    case "deleteByPattern": {
-      const r = await send(server, caller, "DELETE", `/collections/${name}/k*`);
-      return { ...r, happened: (await count()) === 0 };
-    }
-    case "deleteAll": {
-      const r = await send(server, caller, "DELETE", `/collections/${name}`);
-      return { ...r, happened: (await count()) === 0 };
-    }
-    case "createCollection": {
-      const fresh = `n-${randomUUID().slice(0, 12)}`;
-      const r = await send(server, caller, "POST", `/projects/${pid}/collections`, { name: fresh });
-      return { ...r, happened: await exists(fresh) };
-    }
-    case "deleteCollection": {
-      const r = await send(server, caller, "DELETE", `/projects/${pid}/collections/${name}`);
-      return { ...r, happened: !(await exists(name)) };
-    }
-  }
-}
+  });
 
 describe.each(Object.keys(allowed) as Caller[])("%s", (caller) => {
-  it.each(actions)(`%s`, async (action) => {
+  it.for(actions)(`%s`, async (action, { auth, perform }) => {
     const r = await perform(auth[caller], action);
     const may = allowed[caller].includes(action);
     expect(r.status, JSON.stringify(r.body)).toBe(may ? (action === "upsert" ? 201 : 200) : 403);
@@ -91,7 +87,7 @@ describe.each(Object.keys(allowed) as Caller[])("%s", (caller) => {
 });
 
 describe("visibility", () => {
-  it("an outsider gets the same 404 for an existing collection as for a missing one, on every action", async () => {
+  it("an outsider gets the same 404 for an existing collection as for a missing one, on every action", async ({ server, tenant }) => {
     const name = await tenant.collection(`v-${randomUUID().slice(0, 12)}`);
     const missing = `v-${randomUUID().slice(0, 12)}`;
     const outsider = tenant.outsider.headers.authorization!;
@@ -114,7 +110,7 @@ describe("visibility", () => {
     expect(manage.status).toBe(404);
   });
 
-  it("a run token of project B gets 404 on project A's collections", async () => {
+  it("a run token of project B gets 404 on project A's collections", async ({ server, tenant, other }) => {
     const name = await tenant.collection(`r-${randomUUID().slice(0, 12)}`);
     const runB = bearer((await server.services.auth.createRunToken({ projectId: other.project.id })).token);
     for (const [method, path] of [["GET", `/collections/${name}`], ["POST", `/collections/${name}`], ["DELETE", `/collections/${name}`]] as const) {
@@ -126,7 +122,7 @@ describe("visibility", () => {
     expect(list.body.results.some((c: { name: string }) => c.name === name)).toBe(false);
   });
 
-  it("a name in two of the caller's projects is 409 until project_id chooses one", async () => {
+  it("a name in two of the caller's projects is 409 until project_id chooses one", async ({ server, tenant, other }) => {
     const name = `dup-${randomUUID().slice(0, 12)}`;
     await tenant.collection(name);
     await other.collection(name);

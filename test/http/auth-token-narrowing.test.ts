@@ -1,37 +1,39 @@
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { AppRouter } from "../../server/router.js";
 import { bearer, decodePart, send } from "../support/auth.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { test } from "../support/fixtures.js";
 
 // SPEC §2: "A token used to create another token can only give it less: never a later expiry, never a
 // wider scope" (issue 11, defect 12), on POST /tokens, tokens.create, and run tokens minted by API.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer({ RUN_TOKEN_TTL_SECONDS: "900", RUN_TOKEN_MAX_TTL_SECONDS: "7200" });
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
 const HOUR = 3600;
 
-/** A write token of `role`'s user that expires in `seconds`: its authorization header and its expiry (s). */
-async function expiring(role: "owner" | "editor", seconds: number, scope: "read" | "write" = "write") {
-  const t = await server.services.auth.createUserToken({ userId: tenant.users[role].id, label: "expiring", scope, expiresInSeconds: seconds });
-  return { authorization: bearer(t.token), exp: decodePart(t.token, 1).exp as number };
-}
-
-const trpc = (authorization: string) =>
-  createTRPCClient<AppRouter>({ links: [httpLink({ url: `${server.url}/trpc`, headers: () => ({ authorization }) })] });
+const it = test
+  /** A write token of `role`'s user that expires in `seconds`: its authorization header and its expiry (s). */
+  .extend("expiring", { scope: "file" }, ({ server, tenant }) => async (role: "owner" | "editor", seconds: number, scope: "read" | "write" = "write") => {
+    const t = await server.services.auth.createUserToken({ userId: tenant.users[role].id, label: "expiring", scope, expiresInSeconds: seconds });
+    return { authorization: bearer(t.token), exp: decodePart(t.token, 1).exp as number };
+  })
+  .extend(
+    "trpc",
+    { scope: "file" },
+    ({ server }) =>
+      (authorization: string) =>
+        createTRPCClient<AppRouter>({ links: [httpLink({ url: `${server.url}/trpc`, headers: () => ({ authorization }) })] }),
+  )
+  /** Mints a run token of the tenant's project through the REST API. */
+  .extend(
+    "mint",
+    { scope: "file" },
+    ({ server, tenant }) =>
+      (authorization: string, body: object = {}) =>
+        send(server, authorization, "POST", `/projects/${tenant.project.id}/run-tokens`, body),
+  );
+it.override({ serverEnv: { RUN_TOKEN_TTL_SECONDS: "900", RUN_TOKEN_MAX_TTL_SECONDS: "7200" } });
 
 describe("POST /tokens from an expiring token", () => {
-  it("gives the new token the caller's expiry when none is asked for", async () => {
+  it("gives the new token the caller's expiry when none is asked for", async ({ server, expiring }) => {
     const caller = await expiring("editor", HOUR);
     const r = await send(server, caller.authorization, "POST", "/tokens", { label: "child" });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -42,7 +44,7 @@ describe("POST /tokens from an expiring token", () => {
     expect((await send(server, bearer(r.body.token), "GET", "/tokens")).status).toBe(200);
   });
 
-  it("refuses (400, naming expires_in) a lifetime that ends after the caller's token", async () => {
+  it("refuses (400, naming expires_in) a lifetime that ends after the caller's token", async ({ server, expiring }) => {
     const caller = await expiring("editor", HOUR);
     const r = await send(server, caller.authorization, "POST", "/tokens", { expires_in: 2 * HOUR });
     expect(r.status, JSON.stringify(r.body)).toBe(400);
@@ -55,7 +57,7 @@ describe("POST /tokens from an expiring token", () => {
     expect(listed.body.results.filter((t: { expires_at: string | null }) => t.expires_at && Date.parse(t.expires_at) > caller.exp * 1000)).toEqual([]);
   });
 
-  it("accepts a shorter lifetime", async () => {
+  it("accepts a shorter lifetime", async ({ server, expiring }) => {
     const caller = await expiring("editor", HOUR);
     const r = await send(server, caller.authorization, "POST", "/tokens", { expires_in: 600 });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -64,14 +66,14 @@ describe("POST /tokens from an expiring token", () => {
     expect(claims.exp).toBeLessThanOrEqual(caller.exp);
   });
 
-  it("a token that never expires may still create one that never expires", async () => {
+  it("a token that never expires may still create one that never expires", async ({ server, tenant }) => {
     const r = await send(server, tenant.users.editor.headers.authorization!, "POST", "/tokens", {});
     expect(r.status).toBe(200);
     expect(r.body.expires_at).toBeNull();
     expect(decodePart(r.body.token, 1).exp).toBeUndefined();
   });
 
-  it("a read-scoped token cannot create a token (so never a write-scoped one): 403 naming its scope", async () => {
+  it("a read-scoped token cannot create a token (so never a write-scoped one): 403 naming its scope", async ({ server, expiring }) => {
     const caller = await expiring("editor", HOUR, "read");
     for (const body of [{ scope: "write" }, { scope: "read" }, {}]) {
       const r = await send(server, caller.authorization, "POST", "/tokens", body);
@@ -82,7 +84,7 @@ describe("POST /tokens from an expiring token", () => {
 });
 
 describe("tokens.create (tRPC) from an expiring token", () => {
-  it("applies the same rules", async () => {
+  it("applies the same rules", async ({ expiring, trpc }) => {
     const caller = await expiring("editor", HOUR);
     const client = trpc(caller.authorization);
     const child = await client.tokens.create.mutate({ label: "trpc-child" });
@@ -96,9 +98,7 @@ describe("tokens.create (tRPC) from an expiring token", () => {
 });
 
 describe("run tokens minted through the API", () => {
-  const mint = (authorization: string, body: object = {}) => send(server, authorization, "POST", `/projects/${tenant.project.id}/run-tokens`, body);
-
-  it("never outlive the caller's token: the default ttl is cut to it, a longer ttl is 400 naming ttl", async () => {
+  it("never outlive the caller's token: the default ttl is cut to it, a longer ttl is 400 naming ttl", async ({ expiring, mint }) => {
     const caller = await expiring("owner", 120); // RUN_TOKEN_TTL_SECONDS is 900
     const r = await mint(caller.authorization, { run_id: "short-caller" });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -116,13 +116,13 @@ describe("run tokens minted through the API", () => {
     expect(claims.exp - claims.iat).toBe(60);
   });
 
-  it("from a token that does not expire: unchanged (default RUN_TOKEN_TTL_SECONDS)", async () => {
+  it("from a token that does not expire: unchanged (default RUN_TOKEN_TTL_SECONDS)", async ({ tenant, mint }) => {
     const r = await mint(tenant.users.owner.headers.authorization!);
     const claims = decodePart(r.body.token, 1);
     expect(claims.exp - claims.iat).toBe(900);
   });
 
-  it("run_tokens.create (tRPC) applies the same ceiling", async () => {
+  it("run_tokens.create (tRPC) applies the same ceiling", async ({ tenant, expiring, trpc }) => {
     const caller = await expiring("owner", 120);
     const refused = await trpc(caller.authorization)
       .runTokens.create.mutate({ project_id: tenant.project.id, ttl: 600 })

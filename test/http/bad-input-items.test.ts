@@ -1,29 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
 import { seed } from "../support/items.js";
 import { assertNoInternals, rawRequest, storedItems } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // SPEC §6 on the primary API (§3): every bad input has its documented 4xx, and nothing is written.
 
-let server: TestServer;
-let tenant: Tenant;
-let name: string;
-let auth: Record<string, string>;
 const json = { "content-type": "application/json" };
 
 const hostileKeys = ["a%b", "a_b", "a\\b", 'a"b', "a'b", "axb", "ab", "a%%b"];
 
-beforeAll(async () => {
-  server = await startTestServer({ MAX_BODY_BYTES: "65536", MAX_ITEMS_PER_REQUEST: "5", MAX_VALUE_CHARS: "1000", MAX_RESULT_LIMIT: "100", MAX_JSON_DEPTH: "64" });
-  tenant = await createTenant(server.services);
-  name = await tenant.collection();
-  auth = tenant.users.owner.headers;
-  await seed(server, name, tenant.project.id, hostileKeys.map((key, i) => ({ key, value: { i } })));
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
+const it = test
+  .extend("collection", { scope: "file" }, async ({ server, tenant }) => {
+    const name = await tenant.collection();
+    await seed(server, name, tenant.project.id, hostileKeys.map((key, i) => ({ key, value: { i } })));
+    return name;
+  })
+  /** The owner's headers. */
+  .extend("auth", { scope: "file" }, ({ tenant }) => tenant.users.owner.headers);
+it.override({
+  serverEnv: { MAX_BODY_BYTES: "65536", MAX_ITEMS_PER_REQUEST: "5", MAX_VALUE_CHARS: "1000", MAX_RESULT_LIMIT: "100", MAX_JSON_DEPTH: "64" },
 });
 
 const deep = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
@@ -32,14 +27,15 @@ const longPattern = "x".repeat(10_000);
 interface Case {
   what: string;
   method: string;
-  path: () => string;
+  /** The request target, given the file's collection. */
+  path: (name: string) => string;
   headers?: Record<string, string>;
   body?: () => string | Uint8Array;
   status: number;
   message: RegExp;
 }
 
-const c = () => `/collections/${name}`;
+const c = (name: string) => `/collections/${name}`;
 
 const bodyCases: Case[] = [
   { what: "malformed JSON", method: "POST", path: c, headers: json, body: () => '[{"key": "k", ', status: 400, message: /not valid JSON/ },
@@ -54,9 +50,10 @@ const bodyCases: Case[] = [
   { what: "neither shape (string)", method: "POST", path: c, headers: json, body: () => '"items"', status: 400, message: /JSON array/ },
   { what: "neither shape (null)", method: "POST", path: c, headers: json, body: () => "null", status: 400, message: /JSON array/ },
   { what: "too many items", method: "POST", path: c, headers: json, body: () => JSON.stringify(Array.from({ length: 6 }, (_, i) => ({ key: `n${i}`, value: i }))), status: 413, message: /MAX_ITEMS_PER_REQUEST/ },
-  { what: "a key in the path", method: "POST", path: () => `${c()}/k`, headers: json, body: () => '[{"key":"k","value":1}]', status: 400, message: /no key in the path/ },
-  { what: "an unknown parameter", method: "POST", path: () => `${c()}?upsert=1`, headers: json, body: () => '[{"key":"k","value":1}]', status: 400, message: /Unknown parameter "upsert"/ },
-  { what: "an invalid project_id", method: "POST", path: () => `${c()}?project_id=1`, headers: json, body: () => '[{"key":"k","value":1}]', status: 400, message: /project_id/ },
+  // SPEC §8.1: POST is no method of /collections/{name}/{key}: 405 with Allow (it was 400 before).
+  { what: "a key in the path", method: "POST", path: (name) => `${c(name)}/k`, headers: json, body: () => '[{"key":"k","value":1}]', status: 405, message: /POST is not allowed on \/collections\/\{name\}\/\{key\}; allowed: GET, HEAD, DELETE/ },
+  { what: "an unknown parameter", method: "POST", path: (name) => `${c(name)}?upsert=1`, headers: json, body: () => '[{"key":"k","value":1}]', status: 400, message: /Unknown parameter "upsert"/ },
+  { what: "an invalid project_id", method: "POST", path: (name) => `${c(name)}?project_id=1`, headers: json, body: () => '[{"key":"k","value":1}]', status: 400, message: /project_id/ },
 ];
 
 // Each item is invalid, so the answer is 422 naming the item, and nothing is written.
@@ -85,35 +82,35 @@ const deleteParams = invalidParams.filter(([q]) => !/^(limit|offset|cursor|meta)
 
 const pathCases: Case[] = [
   ...["GET", "DELETE"].flatMap((method): Case[] => [
-    { what: `${method} a key with a null byte`, method, path: () => `${c()}/a%00b`, status: 400, message: /"key".*control character/ },
-    { what: `${method} a key with a control character`, method, path: () => `${c()}/a%01b`, status: 400, message: /control character/ },
-    { what: `${method} a key of invalid UTF-8`, method, path: () => `${c()}/a%C3%28`, status: 400, message: /key.*percent-encoded UTF-8/ },
+    { what: `${method} a key with a null byte`, method, path: (name) => `${c(name)}/a%00b`, status: 400, message: /"key".*control character/ },
+    { what: `${method} a key with a control character`, method, path: (name) => `${c(name)}/a%01b`, status: 400, message: /control character/ },
+    { what: `${method} a key of invalid UTF-8`, method, path: (name) => `${c(name)}/a%C3%28`, status: 400, message: /key.*percent-encoded UTF-8/ },
     // A `%` that starts no escape is itself (SPEC §3.6, WHATWG percent-decode): `a%ZZ` is that key, not an error.
-    { what: `${method} an escape cut short in a UTF-8 sequence`, method, path: () => `${c()}/a%E0%A4%A`, status: 400, message: /key.*percent-encoded UTF-8/ },
-    { what: `${method} a pattern of 10,000 characters`, method, path: () => `${c()}/${longPattern}`, status: 400, message: /MAX_PATTERN_LENGTH/ },
+    { what: `${method} an escape cut short in a UTF-8 sequence`, method, path: (name) => `${c(name)}/a%E0%A4%A`, status: 400, message: /key.*percent-encoded UTF-8/ },
+    { what: `${method} a pattern of 10,000 characters`, method, path: (name) => `${c(name)}/${longPattern}`, status: 400, message: /MAX_PATTERN_LENGTH/ },
     { what: `${method} an impossible collection name`, method, path: () => `/collections/Not_Valid!`, status: 400, message: /collection name/ },
     { what: `${method} a name too long`, method, path: () => `/collections/${"n".repeat(65)}`, status: 400, message: /64 characters/ },
   ]),
-  ...invalidParams.map(([q, param]): Case => ({ what: `GET ?${q}`, method: "GET", path: () => `${c()}?${q}`, status: 400, message: new RegExp(param.replace(/[%]/g, "\\$&")) })),
-  ...invalidParams.map(([q, param]): Case => ({ what: `GET /{key} ?${q}`, method: "GET", path: () => `${c()}/a*?${q}`, status: 400, message: new RegExp(param.replace(/[%]/g, "\\$&")) })),
-  ...deleteParams.map(([q, param]): Case => ({ what: `DELETE ?${q}`, method: "DELETE", path: () => `${c()}/zz*?${q}`, status: 400, message: new RegExp(param.replace(/[%]/g, "\\$&")) })),
+  ...invalidParams.map(([q, param]): Case => ({ what: `GET ?${q}`, method: "GET", path: (name) => `${c(name)}?${q}`, status: 400, message: new RegExp(param.replace(/[%]/g, "\\$&")) })),
+  ...invalidParams.map(([q, param]): Case => ({ what: `GET /{key} ?${q}`, method: "GET", path: (name) => `${c(name)}/a*?${q}`, status: 400, message: new RegExp(param.replace(/[%]/g, "\\$&")) })),
+  ...deleteParams.map(([q, param]): Case => ({ what: `DELETE ?${q}`, method: "DELETE", path: (name) => `${c(name)}/zz*?${q}`, status: 400, message: new RegExp(param.replace(/[%]/g, "\\$&")) })),
   { what: "GET /collections with an unknown parameter", method: "GET", path: () => "/collections?foo=1", status: 400, message: /foo/ },
   { what: "GET /collections with an invalid project_id", method: "GET", path: () => "/collections?project_id=x", status: 400, message: /project_id/ },
 ];
 
 describe("bad input on /collections (SPEC §3, §6)", () => {
-  it.each([...bodyCases, ...pathCases].map((k) => [k.what, k] as const))("%s: documented 4xx naming the problem", async (_what, k) => {
+  it.for([...bodyCases, ...pathCases].map((k) => [k.what, k] as const))("%s: documented 4xx naming the problem", async ([_what, k], { server, tenant, collection: name, auth }) => {
     const before = k.method === "GET" ? undefined : await storedItems(server, tenant.project.id, name);
-    const r = await rawRequest(server, k.method, k.path(), { ...auth, ...k.headers }, k.body?.());
+    const r = await rawRequest(server, k.method, k.path(name), { ...auth, ...k.headers }, k.body?.());
     expect(r.status, r.text).toBe(k.status);
     expect(r.body).toMatchObject({ code: expect.any(String), message: expect.stringMatching(k.message) });
     assertNoInternals(r.text);
     if (before) expect(await storedItems(server, tenant.project.id, name)).toEqual(before);
   });
 
-  it.each(itemCases.map((k) => [k.what, k] as const))("an item with %s: 422 naming index 0, nothing written", async (_what, k) => {
+  it.for(itemCases.map((k) => [k.what, k] as const))("an item with %s: 422 naming index 0, nothing written", async ([_what, k], { server, tenant, collection: name, auth }) => {
     const before = await storedItems(server, tenant.project.id, name);
-    const r = await rawRequest(server, "POST", c(), { ...auth, ...json }, JSON.stringify([k.item]));
+    const r = await rawRequest(server, "POST", c(name), { ...auth, ...json }, JSON.stringify([k.item]));
     expect(r.status, r.text).toBe(422);
     expect(r.body.upserted).toBe(0);
     const key = (k.item as { key?: unknown }).key;
@@ -121,9 +118,9 @@ describe("bad input on /collections (SPEC §3, §6)", () => {
     expect(await storedItems(server, tenant.project.id, name)).toEqual(before);
   });
 
-  it("the same body twice over is rejected alike: nothing half-written when one key repeats", async () => {
+  it("the same body twice over is rejected alike: nothing half-written when one key repeats", async ({ server, tenant, collection: name, auth }) => {
     const before = await storedItems(server, tenant.project.id, name);
-    const r = await rawRequest(server, "POST", c(), { ...auth, ...json }, JSON.stringify([{ key: "rep", value: 1 }, { key: "rep", value: 2 }]));
+    const r = await rawRequest(server, "POST", c(name), { ...auth, ...json }, JSON.stringify([{ key: "rep", value: 1 }, { key: "rep", value: 2 }]));
     expect(r.status).toBe(422);
     expect(r.body.errors.map((e: { index: number }) => e.index)).toEqual([0, 1]);
     expect(await storedItems(server, tenant.project.id, name)).toEqual(before);
@@ -137,15 +134,15 @@ describe("hostile key patterns match literally (SPEC §3.5)", () => {
     ["%", []], ["_", []], ["\\", []], ["%*", []], ["_*", []], ["' OR '1'='1", []], ["a' OR 'x'='x", []], ["*; DROP TABLE items; --", []],
     ["x".repeat(1024), []], ["*".repeat(1024), hostileKeys],
   ];
-  it.each(literal)("GET pattern %j", async (pattern, keys) => {
-    const r = await rawRequest(server, "GET", `${c()}/${encodeURIComponent(pattern)}`, auth);
+  it.for(literal)("GET pattern %j", async ([pattern, keys], { server, collection: name, auth }) => {
+    const r = await rawRequest(server, "GET", `${c(name)}/${encodeURIComponent(pattern)}`, auth);
     expect(r.status, r.text).toBe(200);
     expect(r.body.results.map((i: { key: string }) => i.key)).toEqual(keys);
   });
 
-  it.each(literal.filter(([, keys]) => keys.length === 0))("DELETE pattern %j deletes nothing", async (pattern) => {
+  it.for(literal.filter(([, keys]) => keys.length === 0))("DELETE pattern %j deletes nothing", async ([pattern], { server, tenant, collection: name, auth }) => {
     const before = await storedItems(server, tenant.project.id, name);
-    const r = await rawRequest(server, "DELETE", `${c()}/${encodeURIComponent(pattern)}`, auth);
+    const r = await rawRequest(server, "DELETE", `${c(name)}/${encodeURIComponent(pattern)}`, auth);
     expect(r.status, r.text).toBe(200);
     expect(r.body).toEqual({ keys: [], deleted: 0 });
     expect(await storedItems(server, tenant.project.id, name)).toEqual(before);

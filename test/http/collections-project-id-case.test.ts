@@ -1,30 +1,18 @@
 import { createTRPCClient, httpLink } from "@trpc/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { AppRouter } from "../../server/router.js";
 import { bearer, decodePart, send } from "../support/auth.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { test } from "../support/fixtures.js";
 
 // SPEC §2: "`project_id` is a UUID in any letter case" (issue 11, defect 12), on the routes of
 // collections and run tokens: the list, create, delete, run-token minting.
 
-let server: TestServer;
-let tenant: Tenant;
-let upper: string;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-  upper = tenant.project.id.toUpperCase();
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
-const as = (role: "owner" | "viewer") => tenant.users[role].headers.authorization!;
+const it = test
+  .extend("upper", { scope: "file" }, ({ tenant }) => tenant.project.id.toUpperCase())
+  .extend("as", { scope: "file" }, ({ tenant }) => (role: "owner" | "viewer") => tenant.users[role].headers.authorization!);
 
 describe("project_id in upper (or mixed) case", () => {
-  it("GET /collections?project_id= narrows to the same project, and answers it in lower case", async () => {
+  it("GET /collections?project_id= narrows to the same project, and answers it in lower case", async ({ server, tenant, upper, as }) => {
     const name = await tenant.collection();
     const mixed = tenant.project.id.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c));
     for (const id of [upper, mixed]) {
@@ -35,14 +23,14 @@ describe("project_id in upper (or mixed) case", () => {
     }
   });
 
-  it("collections.list (tRPC) does the same", async () => {
+  it("collections.list (tRPC) does the same", async ({ server, tenant, upper, as }) => {
     const name = await tenant.collection();
     const client = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${server.url}/trpc`, headers: () => ({ authorization: as("viewer") }) })] });
     const r = await client.collections.list.query({ project_id: upper });
     expect(r.results.map((c) => c.name)).toContain(name);
   });
 
-  it("POST and DELETE /projects/{PROJECT_ID}/collections work for admins (not 404)", async () => {
+  it("POST and DELETE /projects/{PROJECT_ID}/collections work for admins (not 404)", async ({ server, tenant, upper, as }) => {
     const created = await send(server, as("owner"), "POST", `/projects/${upper}/collections`, { name: "upper-case-project" });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     expect(created.body.project_id).toBe(tenant.project.id);
@@ -54,7 +42,7 @@ describe("project_id in upper (or mixed) case", () => {
     expect((await send(server, as("owner"), "DELETE", `/projects/${upper}/collections/upper-case-project`)).status).toBe(404);
   });
 
-  it("POST /projects/{PROJECT_ID}/run-tokens mints a token for the project (its claim in lower case)", async () => {
+  it("POST /projects/{PROJECT_ID}/run-tokens mints a token for the project (its claim in lower case)", async ({ server, tenant, upper, as }) => {
     const r = await send(server, as("owner"), "POST", `/projects/${upper}/run-tokens`, { run_id: "upper" });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.project_id).toBe(tenant.project.id);

@@ -1,25 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { send } from "../support/auth.js";
 import { usingPostgresServer } from "../support/env.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { test } from "../support/fixtures.js";
 
 // Item counts and stored value bytes in GET /collections (issue 11, defect 13; SPEC §3.4, §9.5), kept by
 // statement-level triggers on items rather than counted on each call: right after inserts, updates,
 // deletes by key, pattern and all, a collection's deletion, and many concurrent writers.
-
-let server: TestServer;
-let tenant: Tenant;
-let owner: string;
-beforeAll(async () => {
-  server = await startTestServer({ COLLECTIONS_MAX_LIMIT: "1000" });
-  tenant = await createTenant(server.services);
-  owner = tenant.users.owner.headers.authorization!;
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
 
 interface Entry {
   name: string;
@@ -27,39 +13,47 @@ interface Entry {
   bytes: number;
 }
 
-async function listed(name: string): Promise<Entry | undefined> {
-  const r = await send(server, owner, "GET", `/collections?project_id=${tenant.project.id}&limit=1000`);
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return (r.body.results as Entry[]).find((c) => c.name === name);
-}
+/** The owner's authorization, and the collection statistics as listed and as counted from the rows. */
+const it = test.extend("stats", { scope: "file" }, ({ server, tenant }) => {
+  const owner = tenant.users.owner.headers.authorization!;
 
-/** What counting the rows says (the truth the counters must agree with). */
-async function counted(name: string): Promise<{ items: number; bytes: number }> {
-  const [row] = await server.services.db.prisma.$queryRaw<{ items: number; bytes: number }[]>`
-    SELECT count(*)::float8 AS items, COALESCE(sum(octet_length(i.value)), 0)::float8 AS bytes
-    FROM items i JOIN collections c ON c.id = i.collection_id
-    WHERE c.project_id = ${tenant.project.id}::uuid AND c.name = ${name}`;
-  return row!;
-}
+  async function listed(name: string): Promise<Entry | undefined> {
+    const r = await send(server, owner, "GET", `/collections?project_id=${tenant.project.id}&limit=1000`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return (r.body.results as Entry[]).find((c) => c.name === name);
+  }
 
-async function expectStats(name: string, items: number, bytes: number): Promise<void> {
-  expect(await counted(name)).toEqual({ items, bytes });
-  const entry = await listed(name);
-  expect(entry).toMatchObject({ name, items, bytes });
-}
+  /** What counting the rows says (the truth the counters must agree with). */
+  async function counted(name: string): Promise<{ items: number; bytes: number }> {
+    const [row] = await server.services.db.prisma.$queryRaw<{ items: number; bytes: number }[]>`
+      SELECT count(*)::float8 AS items, COALESCE(sum(octet_length(i.value)), 0)::float8 AS bytes
+      FROM items i JOIN collections c ON c.id = i.collection_id
+      WHERE c.project_id = ${tenant.project.id}::uuid AND c.name = ${name}`;
+    return row!;
+  }
 
-const upsert = async (name: string, items: { key: string; value: unknown }[]) => {
-  const r = await send(server, owner, "POST", `/collections/${name}`, items);
-  expect([200, 201], JSON.stringify(r.body)).toContain(r.status);
-};
-const remove = async (path: string) => {
-  const r = await send(server, owner, "DELETE", path);
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body;
-};
+  async function expectStats(name: string, items: number, bytes: number): Promise<void> {
+    expect(await counted(name)).toEqual({ items, bytes });
+    const entry = await listed(name);
+    expect(entry).toMatchObject({ name, items, bytes });
+  }
+
+  const upsert = async (name: string, items: { key: string; value: unknown }[]) => {
+    const r = await send(server, owner, "POST", `/collections/${name}`, items);
+    expect([200, 201], JSON.stringify(r.body)).toContain(r.status);
+  };
+  const remove = async (path: string) => {
+    const r = await send(server, owner, "DELETE", path);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body;
+  };
+
+  return { owner, listed, counted, expectStats, upsert, remove };
+});
+it.override({ serverEnv: { COLLECTIONS_MAX_LIMIT: "1000" } });
 
 describe("items and bytes of GET /collections", () => {
-  it("follow inserts, updates (bytes change, items do not), and deletes by key, pattern and all", async () => {
+  it("follow inserts, updates (bytes change, items do not), and deletes by key, pattern and all", async ({ server, tenant, stats: { owner, listed, counted, expectStats, upsert, remove } }) => {
     const name = await tenant.collection();
     await expectStats(name, 0, 0);
 
@@ -98,7 +92,7 @@ describe("items and bytes of GET /collections", () => {
     await expectStats(name, 0, 0);
   });
 
-  it("are gone with the collection, and a new collection of the same name starts at zero", async () => {
+  it("are gone with the collection, and a new collection of the same name starts at zero", async ({ server, tenant, stats: { owner, counted, expectStats, upsert } }) => {
     const name = "stats-recreated";
     await tenant.collection(name);
     await upsert(name, Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: i })));
@@ -112,7 +106,7 @@ describe("items and bytes of GET /collections", () => {
     await expectStats(name, 0, 0);
   });
 
-  it("stay exact under concurrent writers into one collection", async () => {
+  it("stay exact under concurrent writers into one collection", async ({ server, tenant, stats: { listed, counted, upsert, remove } }) => {
     const name = await tenant.collection();
     const writers = 8;
     const rounds = 12;

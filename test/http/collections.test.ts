@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { describe, expect } from "vitest";
+import { it } from "../support/fixtures.js";
+import { createTenant } from "../support/tenant.js";
 import { call, seed } from "../support/items.js";
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
 describe("GET /collections", () => {
-  it("lists the collections the caller can see, with item counts", async () => {
+  it("lists the collections the caller can see, with item counts", async ({ server, tenant }) => {
     const a = await tenant.collection();
     const b = await tenant.collection();
     await seed(server, a, tenant.project.id, [{ key: "x", value: 1 }, { key: "y", value: 2 }]);
@@ -43,7 +32,7 @@ describe("GET /collections", () => {
 });
 
 describe("collection management", () => {
-  it("admins and owners create and delete; members without the role get 403, outsiders 404", async () => {
+  it("admins and owners create and delete; members without the role get 403, outsiders 404", async ({ server, tenant }) => {
     const base = `/projects/${tenant.project.id}/collections`;
     for (const role of ["editor", "viewer"] as const) {
       const r = await call(server, tenant.users[role], "POST", base, { name: "managed" });

@@ -1,23 +1,32 @@
-import { existsSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { chromium, type Browser } from "playwright-core";
+import { findChromium } from "../support/browser.js";
+import { browserTestEnv } from "../support/env.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
-// /docs as a person sees it: Debian's Chromium (installed by .ci/run) renders the operations.
-// Playwright starts it with a new empty profile of its own.
+// /docs as a person sees it: Chromium (found by test/support/browser.ts; .ci/run installs Debian's and
+// makes this test mandatory) renders the operations. Playwright starts it with a new empty profile of its own.
 
-const executablePath = "/usr/bin/chromium";
+const lookup = findChromium();
 let server: TestServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(executablePath)) throw new Error(`${executablePath} is missing: apt-get install chromium (.ci/run does)`);
+  if (!lookup.found) return;
   server = await startTestServer();
   browser = await chromium.launch({
-    executablePath,
+    executablePath: lookup.executablePath,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
   });
+});
+
+// Without a browser the test reports itself skipped, naming how to provide one; with REQUIRE_BROWSER_TEST (CI) it fails.
+beforeEach((ctx) => {
+  if (lookup.found) return;
+  if (browserTestEnv().required) throw new Error(`REQUIRE_BROWSER_TEST is set and ${lookup.reason}`);
+  console.warn(`skipped: ${lookup.reason}`); // reporters do not print a skip's note
+  ctx.skip(lookup.reason);
 });
 
 afterAll(async () => {

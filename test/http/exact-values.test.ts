@@ -1,24 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { parseJsonBody } from "../../server/services/json-text.js";
+import { test } from "../support/fixtures.js";
 import { call } from "../support/items.js";
 import { lightningPath } from "../support/lightning.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // SPEC §1: a stored value is never changed on the way in. A number keeps its exact text
 // (9007199254740993, 1.0, 1e400, -0 come back as sent), strings keep their escapes; only whitespace
 // outside strings may go. Every comparison here is on response text, never on parsed JSON.
-
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
 
 const VALUE = String.raw`{"id":9007199254740993,"x":1e400,"y":1.0,"z":-0,"s":"\u00e9"}`;
 
@@ -29,28 +17,33 @@ function valueTextOf(responseText: string): { text: string | undefined; item: Re
   return { text: p.rawText(item, "value"), item };
 }
 
-async function post(name: string, body: string) {
-  const r = await call(server, tenant.users.editor, "POST", `/collections/${name}`, body);
-  expect(r.status, r.text).toBe(201);
-  expect(r.body).toEqual({ upserted: expect.any(Number), errors: [] });
-  return r;
-}
+/** The tenant's editor writing, its viewer reading, and a write of the stored text itself. */
+const it = test.extend("api", { scope: "file" }, ({ server, tenant }) => {
+  async function post(name: string, body: string) {
+    const r = await call(server, tenant.users.editor, "POST", `/collections/${name}`, body);
+    expect(r.status, r.text).toBe(201);
+    expect(r.body).toEqual({ upserted: expect.any(Number), errors: [] });
+    return r;
+  }
 
-async function get(name: string, key: string, query = "") {
-  const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}/${key}${query}`);
-  expect(r.status, r.text).toBe(200);
-  return r;
-}
+  async function get(name: string, key: string, query = "") {
+    const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}/${key}${query}`);
+    expect(r.status, r.text).toBe(200);
+    return r;
+  }
 
-/** Writes the stored text directly (no HTTP on the way in): the read side alone. */
-async function store(name: string, key: string, valueJson: string) {
-  const { upsertItems } = await import("../../server/services/items.js");
-  const c = await server.services.db.prisma.collection.findFirstOrThrow({ where: { name, projectId: tenant.project.id }, select: { id: true } });
-  await upsertItems(server.services.db.sql, c.id, [{ key, valueJson }]);
-}
+  /** Writes the stored text directly (no HTTP on the way in): the read side alone. */
+  async function store(name: string, key: string, valueJson: string) {
+    const { upsertItems } = await import("../../server/services/items.js");
+    const c = await server.services.db.prisma.collection.findFirstOrThrow({ where: { name, projectId: tenant.project.id }, select: { id: true } });
+    await upsertItems(server.services.db.sql, c.id, [{ key, valueJson }]);
+  }
+
+  return { post, get, store };
+});
 
 describe("POST then GET /collections/{name}/{key}: the value text as sent", () => {
-  it("an array body: numbers and escapes exactly as sent", async () => {
+  it("an array body: numbers and escapes exactly as sent", async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();
     await post(name, `[{"key":"n","value":${VALUE}}]`);
     const r = await get(name, "n");
@@ -58,13 +51,13 @@ describe("POST then GET /collections/{name}/{key}: the value text as sent", () =
     expect(r.text).toContain(`"value":${VALUE},`);
   });
 
-  it('an {"items": [...]} body', async () => {
+  it('an {"items": [...]} body', async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();
     await post(name, `{"items":[{"key":"n","value":${VALUE}}]}`);
     expect(valueTextOf((await get(name, "n")).text).text).toBe(VALUE);
   });
 
-  it("scalars, arrays and nested values; whitespace outside strings removed, inside kept", async () => {
+  it("scalars, arrays and nested values; whitespace outside strings removed, inside kept", async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();
     const cases: [string, string, string][] = [
       ["big", "9007199254740993", "9007199254740993"],
@@ -81,7 +74,7 @@ describe("POST then GET /collections/{name}/{key}: the value text as sent", () =
     for (const [key, , stored] of cases) expect(valueTextOf((await get(name, key)).text).text, key).toBe(stored);
   });
 
-  it("a member named twice keeps the last; escaped member names are the same names", async () => {
+  it("a member named twice keeps the last; escaped member names are the same names", async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();
     await post(name, String.raw`[{"key":"dup","value":1,"value":2.50},{"k\u0065y":"esc","val\u0075e":1.0}]`);
     expect(valueTextOf((await get(name, "dup")).text).text).toBe("2.50");
@@ -92,21 +85,21 @@ describe("POST then GET /collections/{name}/{key}: the value text as sent", () =
 describe("meta=true: _meta added, every other byte exact", () => {
   const metaOf = (item: Record<string, unknown>) => `{"created":"${item.created}","updated":"${item.updated}"}`;
 
-  it("a value sent over HTTP", async () => {
+  it("a value sent over HTTP", async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();
     await post(name, `[{"key":"n","value":${VALUE}}]`);
     const { text, item } = valueTextOf((await get(name, "n", "?meta=true")).text);
     expect(text).toBe(`${VALUE.slice(0, -1)},"_meta":${metaOf(item)}}`);
   });
 
-  it("a value sent over HTTP that already had _meta members", async () => {
+  it("a value sent over HTTP that already had _meta members", async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();
     await post(name, String.raw`[{"key":"n","value":{"_meta":{"old":1.0},"id":9007199254740993,"_m\u0065ta":2,"x":1e400,"in":{"_meta":-0}}}]`);
     const { text, item } = valueTextOf((await get(name, "n", "?meta=true")).text);
     expect(text).toBe(`{"id":9007199254740993,"x":1e400,"in":{"_meta":-0},"_meta":${metaOf(item)}}`);
   });
 
-  it("the read side alone (stored text written directly): existing _meta removed textually", async () => {
+  it("the read side alone (stored text written directly): existing _meta removed textually", async ({ tenant, api: { get, store } }) => {
     const name = await tenant.collection();
     const cases: [string, string, (meta: string) => string][] = [
       ["plain", VALUE, (m) => `${VALUE.slice(0, -1)},"_meta":${m}}`],
@@ -126,7 +119,7 @@ describe("meta=true: _meta added, every other byte exact", () => {
 });
 
 describe("Lightning GET: a non-string value is its exact JSON text, as a string", () => {
-  it("the text sent to the primary API", async () => {
+  it("the text sent to the primary API", async ({ server, tenant, api: { post } }) => {
     const name = await tenant.collection();
     await post(name, `[{"key":"n","value":${VALUE}},{"key":"ws","value":{ "a" : [ 1.0 , "x y" ] }}]`);
     const r = await call(server, tenant.users.viewer, "GET", lightningPath(name, "/n"));

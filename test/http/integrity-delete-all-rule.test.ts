@@ -1,31 +1,20 @@
 import { TRPCClientError } from "@trpc/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
 import { call, seed } from "../support/items.js";
 import { storedKeys, trpcAs } from "../support/integrity.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // Issue 11, defect 3 (SPEC §2's table): deleting every item of a collection, with no key or with a pattern
 // made only of `*`, is for admins and owners. An editor deletes by key or by any other pattern.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
 const seeded = ["a1", "a2", "b1", "*", "**"];
 
-async function full(): Promise<string> {
+/** `full()`: a fresh collection holding the `seeded` keys. */
+const it = test.extend("full", { scope: "file" }, ({ server, tenant }) => async (): Promise<string> => {
   const name = await tenant.collection();
   await seed(server, name, tenant.project.id, seeded.map((key) => ({ key, value: key })));
   return name;
-}
+});
 
 async function trpcCode(work: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -38,7 +27,7 @@ async function trpcCode(work: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe("3. an editor cannot delete everything with a pattern made only of '*'", () => {
-  it.each(["*", "**", "***"])("REST DELETE /collections/c/%s as an editor: 403, nothing deleted", async (pattern) => {
+  it.for(["*", "**", "***"])("REST DELETE /collections/c/%s as an editor: 403, nothing deleted", async (pattern, { server, tenant, full }) => {
     const name = await full();
     const r = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/${pattern}`);
     expect(r.status, r.text).toBe(403);
@@ -46,7 +35,7 @@ describe("3. an editor cannot delete everything with a pattern made only of '*'"
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
   });
 
-  it("REST DELETE /collections/c/* with a time filter as an editor: 403, nothing deleted", async () => {
+  it("REST DELETE /collections/c/* with a time filter as an editor: 403, nothing deleted", async ({ server, tenant, full }) => {
     const name = await full();
     const r = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/*?created_after=2000-01-01`);
     expect(r.status, r.text).toBe(403);
@@ -54,7 +43,7 @@ describe("3. an editor cannot delete everything with a pattern made only of '*'"
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
   });
 
-  it.each(["*", "**"])("Lightning DELETE ?key=%s as an editor: 403 {error: Forbidden}, nothing deleted", async (pattern) => {
+  it.for(["*", "**"])("Lightning DELETE ?key=%s as an editor: 403 {error: Forbidden}, nothing deleted", async (pattern, { server, tenant, full }) => {
     const name = await full();
     const r = await call(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}?key=${encodeURIComponent(pattern)}`);
     expect(r.status, r.text).toBe(403);
@@ -62,13 +51,13 @@ describe("3. an editor cannot delete everything with a pattern made only of '*'"
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
   });
 
-  it.each(["*", "**"])("tRPC items.delete {key: %j} as an editor: FORBIDDEN, nothing deleted", async (pattern) => {
+  it.for(["*", "**"])("tRPC items.delete {key: %j} as an editor: FORBIDDEN, nothing deleted", async (pattern, { server, tenant, full }) => {
     const name = await full();
     expect(await trpcCode(trpcAs(server, tenant.users.editor).items.delete.mutate({ name, key: pattern }))).toBe("FORBIDDEN");
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
   });
 
-  it("an editor still deletes by another pattern (a*) on every surface: 200", async () => {
+  it("an editor still deletes by another pattern (a*) on every surface: 200", async ({ server, tenant, full }) => {
     const name = await full();
     const rest = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/a1*`);
     expect(rest.status, rest.text).toBe(200);
@@ -81,7 +70,7 @@ describe("3. an editor cannot delete everything with a pattern made only of '*'"
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(["*", "**"]);
   });
 
-  it("an editor still deletes the single item whose key is '*' by exact key on Lightning (DELETE /{name}/*)", async () => {
+  it("an editor still deletes the single item whose key is '*' by exact key on Lightning (DELETE /{name}/*)", async ({ server, tenant, full }) => {
     const name = await full();
     const r = await call(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}/*`);
     expect(r.status, r.text).toBe(200);
@@ -89,7 +78,7 @@ describe("3. an editor cannot delete everything with a pattern made only of '*'"
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(["a1", "a2", "b1", "**"]);
   });
 
-  it("an admin deletes everything with '*' on every surface: 200", async () => {
+  it("an admin deletes everything with '*' on every surface: 200", async ({ server, tenant, full }) => {
     const rest = await full();
     const r = await call(server, tenant.users.admin, "DELETE", `/collections/${rest}/*`);
     expect(r.status, r.text).toBe(200);

@@ -1,35 +1,24 @@
 import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { usingPostgresServer } from "../support/env.js";
+import { test } from "../support/fixtures.js";
 import { call, seed } from "../support/items.js";
 import { collectionIdOf, otherConnection, sleep, storedKeys, trpcAs } from "../support/integrity.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // Issue 11, defect 2 (SPEC §6): a delete by pattern removes every item that matches when it starts, even
 // while another transaction deletes some of the same items: a short batch is not the end. With
 // DELETE_BATCH_SIZE=5 and keys x01..x12, a competing transaction holds x02 (deleted, uncommitted), so the
 // first batch blocks on it and, once the other side commits, comes back with 4 rows instead of 5.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer({ DELETE_BATCH_SIZE: "5" });
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
 const xKeys = Array.from({ length: 12 }, (_, i) => `x${String(i + 1).padStart(2, "0")}`);
 
-/** A fresh collection with x01..x12 (and one key the pattern does not match). */
-async function twelve(): Promise<{ name: string; id: string }> {
+/** `twelve()`: a fresh collection with x01..x12 (and one key the pattern does not match). */
+const it = test.extend("twelve", { scope: "file" }, ({ server, tenant }) => async (): Promise<{ name: string; id: string }> => {
   const name = await tenant.collection();
   await seed(server, name, tenant.project.id, [...xKeys.map((key) => ({ key, value: key })), { key: "y01", value: "stays" }]);
   return { name, id: await collectionIdOf(server, tenant.project.id, name) };
-}
+});
+it.override({ serverEnv: { DELETE_BATCH_SIZE: "5" } });
 
 /**
  * Runs `work` (a pattern delete) while another connection holds x02 deleted and uncommitted; commits once
@@ -64,7 +53,7 @@ async function whileX02IsDeletedElsewhere<T>(collectionId: string, work: () => P
 }
 
 describe("2. a pattern delete drains every batch (DELETE_BATCH_SIZE=5, 12 matching items: 3 batches)", () => {
-  it("REST DELETE /collections/c/x* deletes all 12 and lists them in order", async () => {
+  it("REST DELETE /collections/c/x* deletes all 12 and lists them in order", async ({ server, tenant, twelve }) => {
     const c = await twelve();
     const r = await call(server, tenant.users.editor, "DELETE", `/collections/${c.name}/x*`);
     expect(r.status, r.text).toBe(200);
@@ -72,7 +61,7 @@ describe("2. a pattern delete drains every batch (DELETE_BATCH_SIZE=5, 12 matchi
     expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
   });
 
-  it("Lightning DELETE ?key=x* deletes all 12", async () => {
+  it("Lightning DELETE ?key=x* deletes all 12", async ({ server, tenant, twelve }) => {
     const c = await twelve();
     const r = await call(server, tenant.users.editor, "DELETE", `/lightning/collections/${c.name}?key=x*`);
     expect(r.status, r.text).toBe(200);
@@ -80,7 +69,7 @@ describe("2. a pattern delete drains every batch (DELETE_BATCH_SIZE=5, 12 matchi
     expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
   });
 
-  it("tRPC items.delete {key: 'x*'} deletes all 12", async () => {
+  it("tRPC items.delete {key: 'x*'} deletes all 12", async ({ server, tenant, twelve }) => {
     const c = await twelve();
     const out = await trpcAs(server, tenant.users.editor).items.delete.mutate({ name: c.name, key: "x*" });
     expect(out.deleted).toBe(12);
@@ -89,7 +78,7 @@ describe("2. a pattern delete drains every batch (DELETE_BATCH_SIZE=5, 12 matchi
 });
 
 describe("2. a pattern delete is not stopped by a short batch when another transaction deletes one of its items (PostgreSQL server)", () => {
-  it.skipIf(!usingPostgresServer())("REST DELETE /collections/c/x* while x02 is deleted elsewhere: deleted 11, no x* item remains", async () => {
+  it.skipIf(!usingPostgresServer())("REST DELETE /collections/c/x* while x02 is deleted elsewhere: deleted 11, no x* item remains", async ({ server, tenant, twelve }) => {
     const c = await twelve();
     const r = await whileX02IsDeletedElsewhere(c.id, () => call(server, tenant.users.editor, "DELETE", `/collections/${c.name}/x*`));
     expect(r.status, r.text).toBe(200);
@@ -97,7 +86,7 @@ describe("2. a pattern delete is not stopped by a short batch when another trans
     expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
   });
 
-  it.skipIf(!usingPostgresServer())("Lightning DELETE ?key=x* while x02 is deleted elsewhere: deleted 11, no x* item remains", async () => {
+  it.skipIf(!usingPostgresServer())("Lightning DELETE ?key=x* while x02 is deleted elsewhere: deleted 11, no x* item remains", async ({ server, tenant, twelve }) => {
     const c = await twelve();
     const r = await whileX02IsDeletedElsewhere(c.id, () => call(server, tenant.users.editor, "DELETE", `/lightning/collections/${c.name}?key=x*`));
     expect(r.status, r.text).toBe(200);
@@ -105,7 +94,7 @@ describe("2. a pattern delete is not stopped by a short batch when another trans
     expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
   });
 
-  it.skipIf(!usingPostgresServer())("tRPC items.delete {key: 'x*'} while x02 is deleted elsewhere: deleted 11, no x* item remains", async () => {
+  it.skipIf(!usingPostgresServer())("tRPC items.delete {key: 'x*'} while x02 is deleted elsewhere: deleted 11, no x* item remains", async ({ server, tenant, twelve }) => {
     const c = await twelve();
     const out = await whileX02IsDeletedElsewhere(c.id, () => trpcAs(server, tenant.users.editor).items.delete.mutate({ name: c.name, key: "x*" }));
     expect(out.deleted).toBe(11);

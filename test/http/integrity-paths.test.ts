@@ -1,38 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
 import { lineAs, storedKeys } from "../support/integrity.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // Issue 11, defect 1 (SPEC §3.6): the {key} segment is taken from the request line as sent, percent-decoded
 // once and never normalised, on both dialects. Every request here goes out byte for byte (node:http), since
 // fetch and WHATWG URL would rewrite `\`, `..` and `.` on the client side already.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
-/** A fresh collection holding these keys (written through POST JSON, where keys are exact), value = key. */
-async function collectionWith(keys: string[]): Promise<string> {
-  const name = await tenant.collection();
-  if (keys.length > 0) {
-    const r = await lineAs(server, tenant.users.editor, "POST", `/collections/${name}`, keys.map((key) => ({ key, value: key })));
-    expect(r.status, r.text).toBe(201);
-    expect(r.body).toEqual({ upserted: keys.length, errors: [] });
-  }
-  return name;
-}
+const it = test
+  /** A fresh collection holding these keys (written through POST JSON, where keys are exact), value = key. */
+  .extend("collectionWith", { scope: "file" }, ({ server, tenant }) => async (keys: string[]): Promise<string> => {
+    const name = await tenant.collection();
+    if (keys.length > 0) {
+      const r = await lineAs(server, tenant.users.editor, "POST", `/collections/${name}`, keys.map((key) => ({ key, value: key })));
+      expect(r.status, r.text).toBe(201);
+      expect(r.body).toEqual({ upserted: keys.length, errors: [] });
+    }
+    return name;
+  })
+  /** The collection the dot-segment reads share. */
+  .extend("dots", { scope: "file" }, ({ collectionWith }) => collectionWith([".", "..", "x/../y", "x/./y", "y", "x", "x/y"]));
 
 const restKeys = (body: { results: { key: string }[] }) => body.results.map((r) => r.key);
 
 describe("1. a backslash in the path is part of the key, never a '/'", () => {
-  it("REST GET reads a\\b by %5C and by a raw backslash, and never the item a/b", async () => {
+  it("REST GET reads a\\b by %5C and by a raw backslash, and never the item a/b", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith(["a\\b", "a/b"]);
     for (const path of [`/collections/${name}/a%5Cb`, `/collections/${name}/a%5cb`, `/collections/${name}/a\\b`]) {
       const r = await lineAs(server, tenant.users.viewer, "GET", path);
@@ -43,7 +34,7 @@ describe("1. a backslash in the path is part of the key, never a '/'", () => {
     expect(restKeys(slash.body)).toEqual(["a/b"]);
   });
 
-  it("Lightning GET reads a\\b by %5C and by a raw backslash (200, not 204), and never the item a/b", async () => {
+  it("Lightning GET reads a\\b by %5C and by a raw backslash (200, not 204), and never the item a/b", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith(["a\\b", "a/b"]);
     for (const path of [`/lightning/collections/${name}/a%5Cb`, `/lightning/collections/${name}/a\\b`]) {
       const r = await lineAs(server, tenant.users.viewer, "GET", path);
@@ -52,7 +43,7 @@ describe("1. a backslash in the path is part of the key, never a '/'", () => {
     }
   });
 
-  it("Lightning DELETE of a%5Cb deletes a\\b only; the item a/b remains", async () => {
+  it("Lightning DELETE of a%5Cb deletes a\\b only; the item a/b remains", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith(["a\\b", "a/b"]);
     const r = await lineAs(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}/a%5Cb`);
     expect(r.status, r.text).toBe(200);
@@ -60,7 +51,7 @@ describe("1. a backslash in the path is part of the key, never a '/'", () => {
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(["a/b"]);
   });
 
-  it("Lightning DELETE with a raw backslash deletes a\\b only; the item a/b remains", async () => {
+  it("Lightning DELETE with a raw backslash deletes a\\b only; the item a/b remains", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith(["a\\b", "a/b"]);
     const r = await lineAs(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}/a\\b`);
     expect(r.status, r.text).toBe(200);
@@ -68,7 +59,7 @@ describe("1. a backslash in the path is part of the key, never a '/'", () => {
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(["a/b"]);
   });
 
-  it("REST DELETE with a raw backslash deletes a\\b only; the item a/b remains", async () => {
+  it("REST DELETE with a raw backslash deletes a\\b only; the item a/b remains", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith(["a\\b", "a/b"]);
     const r = await lineAs(server, tenant.users.editor, "DELETE", `/collections/${name}/a\\b`);
     expect(r.status, r.text).toBe(200);
@@ -78,7 +69,7 @@ describe("1. a backslash in the path is part of the key, never a '/'", () => {
 });
 
 describe("1. dot segments are ordinary characters of the key", () => {
-  it("Lightning PUT …/dir/../target writes the key dir/../target, and no key target", async () => {
+  it("Lightning PUT …/dir/../target writes the key dir/../target, and no key target", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith([]);
     const r = await lineAs(server, tenant.users.editor, "PUT", `/lightning/collections/${name}/dir/../target`, { value: "v" });
     expect(r.status, r.text).toBe(200);
@@ -89,7 +80,7 @@ describe("1. dot segments are ordinary characters of the key", () => {
     expect(restKeys(back.body)).toEqual(["dir/../target"]);
   });
 
-  it("GET /collections/c/.. reads the key '..' of c (never the collection list)", async () => {
+  it("GET /collections/c/.. reads the key '..' of c (never the collection list)", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith(["other"]);
     const absent = await lineAs(server, tenant.users.viewer, "GET", `/collections/${name}/..`);
     expect(absent.status, absent.text).toBe(200);
@@ -100,7 +91,7 @@ describe("1. dot segments are ordinary characters of the key", () => {
     expect(present.body.results.map((x: { key: string; value: unknown }) => [x.key, x.value])).toEqual([["..", "dots"]]);
   });
 
-  it("Lightning GET …/c/.. is the key '..': 204 when absent, the item when present", async () => {
+  it("Lightning GET …/c/.. is the key '..': 204 when absent, the item when present", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith(["other"]);
     const absent = await lineAs(server, tenant.users.viewer, "GET", `/lightning/collections/${name}/..`);
     expect(absent.status, absent.text).toBe(204);
@@ -122,24 +113,19 @@ describe("1. dot segments are ordinary characters of the key", () => {
     ["x/%2e%2e/y", "x/../y"],
     ["x/./y", "x/./y"],
   ];
-  let dots: string;
-  beforeAll(async () => {
-    dots = await collectionWith([".", "..", "x/../y", "x/./y", "y", "x", "x/y"]);
-  });
-
-  it.each(dotCases)("REST GET …/%s reads exactly the key %j", async (segment, key) => {
+  it.for(dotCases)("REST GET …/%s reads exactly the key %j", async ([segment, key], { server, tenant, dots }) => {
     const r = await lineAs(server, tenant.users.viewer, "GET", `/collections/${dots}/${segment}`);
     expect(r.status, r.text).toBe(200);
     expect(r.body.results.map((x: { key: string; value: unknown }) => [x.key, x.value])).toEqual([[key, key]]);
   });
 
-  it.each(dotCases)("Lightning GET …/%s reads exactly the key %j", async (segment, key) => {
+  it.for(dotCases)("Lightning GET …/%s reads exactly the key %j", async ([segment, key], { server, tenant, dots }) => {
     const r = await lineAs(server, tenant.users.viewer, "GET", `/lightning/collections/${dots}/${segment}`);
     expect(r.status, r.text).toBe(200);
     expect(r.body).toMatchObject({ key, value: key });
   });
 
-  it("REST DELETE x%2F..%2Fy deletes the key x/../y only; y remains", async () => {
+  it("REST DELETE x%2F..%2Fy deletes the key x/../y only; y remains", async ({ server, tenant, collectionWith }) => {
     const name = await collectionWith(["x/../y", "y"]);
     const r = await lineAs(server, tenant.users.editor, "DELETE", `/collections/${name}/x%2F..%2Fy`);
     expect(r.status, r.text).toBe(200);
@@ -151,7 +137,7 @@ describe("1. dot segments are ordinary characters of the key", () => {
 describe("1. escapes that decode to no UTF-8 are 400, never another key", () => {
   const badSegments = ["%E0%A4%A", "%C3%28", "a%E9", "%F0%9F%98"];
 
-  it.each(badSegments)("REST GET and DELETE …/%s: 400 naming the key, nothing deleted", async (segment) => {
+  it.for(badSegments)("REST GET and DELETE …/%s: 400 naming the key, nothing deleted", async (segment, { server, tenant, collectionWith }) => {
     const name = await collectionWith(["%E0%A4", "a", "%"]);
     for (const method of ["GET", "DELETE"]) {
       const r = await lineAs(server, tenant.users.editor, method, `/collections/${name}/${segment}`);
@@ -161,7 +147,7 @@ describe("1. escapes that decode to no UTF-8 are 400, never another key", () => 
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(["%E0%A4", "a", "%"]);
   });
 
-  it.each(badSegments)("Lightning GET, PUT and DELETE …/%s: 400 {error: Bad Request}, nothing written or deleted", async (segment) => {
+  it.for(badSegments)("Lightning GET, PUT and DELETE …/%s: 400 {error: Bad Request}, nothing written or deleted", async (segment, { server, tenant, collectionWith }) => {
     const name = await collectionWith(["%E0%A4", "a", "%"]);
     for (const [method, body] of [["GET", undefined], ["PUT", { value: "new" }], ["DELETE", undefined]] as const) {
       const r = await lineAs(server, tenant.users.editor, method, `/lightning/collections/${name}/${segment}`, body);
@@ -173,7 +159,7 @@ describe("1. escapes that decode to no UTF-8 are 400, never another key", () => 
 });
 
 describe("1. a % that starts no escape is itself (WHATWG percent-decode; the adaptor sends `/c/100%`)", () => {
-  it.each(["%ZZ", "a%2", "%", "100%"])("REST GET and Lightning GET and DELETE …/%s address that literal key only", async (segment) => {
+  it.for(["%ZZ", "a%2", "%", "100%"])("REST GET and Lightning GET and DELETE …/%s address that literal key only", async (segment, { server, tenant, collectionWith }) => {
     const name = await collectionWith([segment, "a", "%25"]);
     const rest = await lineAs(server, tenant.users.editor, "GET", `/collections/${name}/${segment}`);
     expect(rest.status, rest.text).toBe(200);

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { testEnv, usingPostgresServer } from "../support/env.js";
+import { test } from "../support/fixtures.js";
 import { call, seed } from "../support/items.js";
 import { sleep } from "../support/integrity.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // Issue 11, defect 14 (SPEC §3.2, §6): a small upsert (≤ 1000 items) and a large one (> 1000 items) of one collection,
 // overlapping in existing keys and each with new keys, must never fail. The mix that went wrong: a large
@@ -15,25 +14,19 @@ import { createTenant, type Tenant } from "../support/tenant.js";
 // PostgreSQL server only: the embedded database has one connection, so its writers never overlap.
 // deadlock_timeout is lowered for the service's connections so that a cycle costs 100 ms, not 1 s.
 
-let server: TestServer;
-let tenant: Tenant;
-let name: string;
 const EXISTING = 1500;
 const existing = Array.from({ length: EXISTING }, (_, i) => `e${String(i).padStart(4, "0")}`);
 
-beforeAll(async () => {
-  if (!usingPostgresServer()) return;
+const it = test.extend("collection", { scope: "file" }, async ({ server, tenant }) => {
+  const name = await tenant.collection();
+  await seed(server, name, tenant.project.id, existing.map((key) => ({ key, value: 0 })));
+  return name;
+});
+if (usingPostgresServer()) {
   const url = new URL(testEnv().DATABASE_URL!);
   url.searchParams.set("options", "-c deadlock_timeout=100ms");
-  server = await startTestServer({ DATABASE_URL: url.toString() });
-  tenant = await createTenant(server.services);
-  name = await tenant.collection();
-  await seed(server, name, tenant.project.id, existing.map((key) => ({ key, value: 0 })));
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
+  it.override({ serverEnv: { DATABASE_URL: url.toString() } });
+}
 
 /** 2,500 items: 1,000 new keys first, then every existing key, so that the last existing keys come in the third chunk. */
 const large = (tag: string) => [
@@ -47,7 +40,7 @@ const large = (tag: string) => [
 const small = (tag: string) => [...existing.slice(-10).map((key) => ({ key, value: tag })), { key: `z-${tag}`, value: tag }];
 
 describe("14. concurrent small and large upserts of one collection never fail (PostgreSQL server)", () => {
-  it.skipIf(!usingPostgresServer())("6 rounds of 3 large (2,500 items) and 3 small (11 items) upserts at once: every answer 200/201, every key written", async () => {
+  it.skipIf(!usingPostgresServer())("6 rounds of 3 large (2,500 items) and 3 small (11 items) upserts at once: every answer 200/201, every key written", async ({ server, tenant, collection: name }) => {
     const expectedKeys = new Set(existing);
     const failures: string[] = [];
     for (let round = 0; round < 6; round++) {

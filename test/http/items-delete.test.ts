@@ -1,23 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
 import { call, keyPath, seed, setTimes } from "../support/items.js";
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer({ DELETE_BATCH_SIZE: "3" });
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
-const keys = async (name: string) => (await call(server, tenant.users.viewer, "GET", `/collections/${name}`)).body.results.map((r: { key: string }) => r.key);
+/** `keys(name)`: the keys of a collection, in insertion order, as its viewer lists them. */
+const it = test.extend(
+  "keys",
+  { scope: "file" },
+  ({ server, tenant }) =>
+    async (name: string) =>
+      (await call(server, tenant.users.viewer, "GET", `/collections/${name}`)).body.results.map((r: { key: string }) => r.key),
+);
+it.override({ serverEnv: { DELETE_BATCH_SIZE: "3" } });
 
 describe("DELETE /collections/{name}[/{key}]", () => {
-  it("deletes one key, a pattern (in batches, keys streamed in insertion order), nothing", async () => {
+  it("deletes one key, a pattern (in batches, keys streamed in insertion order), nothing", async ({ server, tenant, keys }) => {
     const name = await tenant.collection();
     const all = ["p1", "p%", "p_", "x", "p2", "p3", "p4", "p5", "q"];
     await seed(server, name, tenant.project.id, all.map((key) => ({ key, value: 1 })));
@@ -33,7 +29,7 @@ describe("DELETE /collections/{name}[/{key}]", () => {
     expect(await keys(name)).toEqual(["q"]);
   });
 
-  it("time filters select what is deleted", async () => {
+  it("time filters select what is deleted", async ({ server, tenant, keys }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, ["old", "day", "new"].map((key) => ({ key, value: 1 })));
     await setTimes(server, name, tenant.project.id, "old", "2024-10-07T10:00:00Z", "2024-10-07T10:00:00Z");
@@ -51,7 +47,7 @@ describe("DELETE /collections/{name}[/{key}]", () => {
     expect(unknown.body.issues[0].path).toBe("limit");
   });
 
-  it("without a key deletes everything: admin, owner and run tokens only", async () => {
+  it("without a key deletes everything: admin, owner and run tokens only", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
     for (const role of ["viewer", "editor"] as const) {

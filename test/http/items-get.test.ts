@@ -1,23 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
+import { createTenant } from "../support/tenant.js";
 import { call, keyPath, seed, setTimes } from "../support/items.js";
-
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
 
 const keysOf = (body: { results: { key: string }[] }) => body.results.map((r) => r.key);
 
+const it = test.extend("timeFiltered", { scope: "file" }, async ({ server, tenant }) => {
+  // The collection of the "time filters" tests, and a GET of it that returns the keys.
+  const name = await tenant.collection();
+  await seed(server, name, tenant.project.id, ["d7", "d8a", "d8b", "d8c", "d9"].map((key) => ({ key, value: key })));
+  await setTimes(server, name, tenant.project.id, "d7", "2024-10-07T23:59:59.999999Z", "2024-10-09T00:00:00.000000Z");
+  await setTimes(server, name, tenant.project.id, "d8a", "2024-10-08T00:00:00.000000Z", "2024-10-08T12:00:00.000000Z");
+  await setTimes(server, name, tenant.project.id, "d8b", "2024-10-08T12:00:00.999999Z", "2024-10-08T11:59:59.999999Z");
+  await setTimes(server, name, tenant.project.id, "d8c", "2024-10-08T23:59:59.999999Z", "2024-10-08T12:00:01.000000Z");
+  await setTimes(server, name, tenant.project.id, "d9", "2024-10-09T00:00:00.000000Z", "2024-10-07T00:00:00.000000Z");
+  const get = async (q: string) => {
+    const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?${q}`);
+    expect(r.status).toBe(200);
+    return keysOf(r.body);
+  };
+  return { name, get };
+});
+
 describe("GET /collections/{name}[/{key}]", () => {
-  it("returns every item in insertion order with the documented shape, values as written", async () => {
+  it("returns every item in insertion order with the documented shape, values as written", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const values = [{ a: 1, nested: [1, "two", null] }, "text", 12345678901234567890, null, [true], 1.5e300];
     await seed(server, name, tenant.project.id, values.map((value, i) => ({ key: `k${9 - i}`, value })));
@@ -38,7 +44,7 @@ describe("GET /collections/{name}[/{key}]", () => {
     }
   });
 
-  it("fetches by exact key and by pattern; a key may contain '/' and special characters", async () => {
+  it("fetches by exact key and by pattern; a key may contain '/' and special characters", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const keys = ["a/b", "a%b", "a_b", "a\\b", "a'b\"", "é😀", "ab", "xab"];
     await seed(server, name, tenant.project.id, keys.map((key) => ({ key, value: key })));
@@ -57,7 +63,7 @@ describe("GET /collections/{name}[/{key}]", () => {
     expect(none.body).toEqual({ results: [], end_offset: 0, cursor: null });
   });
 
-  it("limit, offset and end_offset", async () => {
+  it("limit, offset and end_offset", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
     const page = await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=3&offset=4`);
@@ -74,7 +80,7 @@ describe("GET /collections/{name}[/{key}]", () => {
     expect(past.body).toEqual({ results: [], end_offset: 50, cursor: null });
   });
 
-  it("cursor continuation has no gaps or duplicates while others write between pages", async () => {
+  it("cursor continuation has no gaps or duplicates while others write between pages", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, Array.from({ length: 25 }, (_, i) => ({ key: `k${String(i).padStart(3, "0")}`, value: i })));
     const seen: string[] = [];
@@ -103,7 +109,7 @@ describe("GET /collections/{name}[/{key}]", () => {
     expect(new Set(seen).size).toBe(seen.length);
   });
 
-  it("cursor is tied to its query, and cursor with offset is 400", async () => {
+  it("cursor is tied to its query, and cursor with offset is 400", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const other = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "a", value: 1 }, { key: "b", value: 2 }]);
@@ -122,7 +128,7 @@ describe("GET /collections/{name}[/{key}]", () => {
     expect(next.body.end_offset).toBe(2);
   });
 
-  it("meta=true adds _meta to object values only", async () => {
+  it("meta=true adds _meta to object values only", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "o", value: { a: 1 } }, { key: "s", value: "str" }, { key: "e", value: {} }]);
     for (const flag of ["true", "1"]) {
@@ -139,38 +145,23 @@ describe("GET /collections/{name}[/{key}]", () => {
   });
 
   describe("time filters", () => {
-    let name: string;
-    beforeAll(async () => {
-      name = await tenant.collection();
-      await seed(server, name, tenant.project.id, ["d7", "d8a", "d8b", "d8c", "d9"].map((key) => ({ key, value: key })));
-      await setTimes(server, name, tenant.project.id, "d7", "2024-10-07T23:59:59.999999Z", "2024-10-09T00:00:00.000000Z");
-      await setTimes(server, name, tenant.project.id, "d8a", "2024-10-08T00:00:00.000000Z", "2024-10-08T12:00:00.000000Z");
-      await setTimes(server, name, tenant.project.id, "d8b", "2024-10-08T12:00:00.999999Z", "2024-10-08T11:59:59.999999Z");
-      await setTimes(server, name, tenant.project.id, "d8c", "2024-10-08T23:59:59.999999Z", "2024-10-08T12:00:01.000000Z");
-      await setTimes(server, name, tenant.project.id, "d9", "2024-10-09T00:00:00.000000Z", "2024-10-07T00:00:00.000000Z");
-    });
-    const get = async (q: string) => {
-      const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?${q}`);
-      expect(r.status).toBe(200);
-      return keysOf(r.body);
-    };
-    it("a date alone means that UTC day, on both sides", async () => {
+    it("a date alone means that UTC day, on both sides", async ({ timeFiltered: { get } }) => {
       expect(await get("created_before=2024-10-08")).toEqual(["d7", "d8a", "d8b", "d8c"]);
       expect(await get("created_after=2024-10-08")).toEqual(["d8a", "d8b", "d8c", "d9"]);
       expect(await get("created_after=2024-10-08&created_before=2024-10-08")).toEqual(["d8a", "d8b", "d8c"]);
     });
-    it("a timestamp at second precision: *_after from its start, *_before includes the whole second", async () => {
+    it("a timestamp at second precision: *_after from its start, *_before includes the whole second", async ({ timeFiltered: { get } }) => {
       expect(await get("created_before=2024-10-08T12:00:00Z")).toEqual(["d7", "d8a", "d8b"]);
       expect(await get("created_before=2024-10-08T12:00:00.5Z")).toEqual(["d7", "d8a"]);
       expect(await get("updated_after=2024-10-08T12:00:00Z")).toEqual(["d7", "d8a", "d8c"]);
       expect(await get("updated_before=2024-10-08T12:00:00Z")).toEqual(["d8a", "d8b", "d9"]);
       expect(await get("updated_after=2024-10-08T12:00:00Z&updated_before=2024-10-08T12:00:00Z")).toEqual(["d8a"]);
     });
-    it("offsets, and no offset means UTC", async () => {
+    it("offsets, and no offset means UTC", async ({ timeFiltered: { get } }) => {
       expect(await get("created_after=2024-10-08T14:00:00%2B02:00")).toEqual(["d8b", "d8c", "d9"]);
       expect(await get("created_before=2024-10-08T00:00:00")).toEqual(["d7", "d8a"]);
     });
-    it("combines with patterns", async () => {
+    it("combines with patterns", async ({ server, tenant, timeFiltered: { name } }) => {
       const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}/d8*?updated_after=2024-10-08T12:00:00Z`);
       expect(keysOf(r.body)).toEqual(["d8a", "d8c"]);
     });
@@ -195,7 +186,7 @@ describe("GET /collections/{name}[/{key}]", () => {
       ["limit=1&limit=2", "limit"],
       ["limit=%FF", "limit"],
     ];
-    it.each(cases)("%s", async (q, param) => {
+    it.for(cases)("%s", async ([q, param], { server, tenant }) => {
       const name = "any-name";
       const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?${q}`);
       expect(r.status).toBe(400);
@@ -203,7 +194,7 @@ describe("GET /collections/{name}[/{key}]", () => {
       expect(r.body.message).toContain(`"${param}"`);
       expect(r.body.issues.map((i: { path: string }) => i.path)).toContain(param);
     });
-    it("a too long or invalid key pattern, or invalid name", async () => {
+    it("a too long or invalid key pattern, or invalid name", async ({ server, tenant }) => {
       const name = await tenant.collection();
       const long = await call(server, tenant.users.viewer, "GET", `/collections/${name}/${"x".repeat(server.services.env.MAX_PATTERN_LENGTH + 1)}`);
       expect(long.status).toBe(400);
@@ -219,7 +210,7 @@ describe("GET /collections/{name}[/{key}]", () => {
     });
   });
 
-  it("401, 403-free reads for every role, 404 for missing or invisible, 409 when ambiguous", async () => {
+  it("401, 403-free reads for every role, 404 for missing or invisible, 409 when ambiguous", async ({ server, tenant }) => {
     const name = await tenant.collection();
     expect((await call(server, undefined, "GET", `/collections/${name}`)).status).toBe(401);
     expect((await call(server, { ...tenant.users.viewer, headers: { authorization: "Bearer nope" } }, "GET", `/collections/${name}`)).status).toBe(401);

@@ -1,21 +1,9 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { expect } from "vitest";
+import { it } from "../support/fixtures.js";
 import { call, keyPath } from "../support/items.js";
 
 // SPEC §3.5 against a reference matcher: `*` is any run of characters, everything else is literal.
-
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
 
 function referenceMatch(pattern: string, key: string): boolean {
   const parts = pattern.split("*");
@@ -34,7 +22,7 @@ function referenceMatch(pattern: string, key: string): boolean {
 const alphabet = ["a", "b", "A", "*", "%", "_", "\\", "'", '"', "é", "😀", "/", " ", "?", "#", "+"];
 const text = (min: number, max: number) => fc.array(fc.constantFrom(...alphabet), { minLength: min, maxLength: max }).map((cs) => cs.join(""));
 
-it("the service matches exactly what the reference matcher matches", async () => {
+it("the service matches exactly what the reference matcher matches", async ({ server, tenant }) => {
   await fc.assert(
     fc.asyncProperty(fc.uniqueArray(text(1, 6), { minLength: 1, maxLength: 25 }), fc.array(text(1, 7), { minLength: 1, maxLength: 6 }), async (keys, randomPatterns) => {
       const name = await tenant.collection();

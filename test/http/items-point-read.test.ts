@@ -1,45 +1,36 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { Prisma } from "../../server/generated/prisma/client.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { test } from "../support/fixtures.js";
 import { call, seed } from "../support/items.js";
 
 // The point read (GET /collections/{name}/{key}) is the service's most frequent request: with a user
 // token one statement reads the token, the user, the collection and the item, and the answer is one write.
 
-let server: TestServer;
-let tenant: Tenant;
-let name: string;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-  name = await tenant.collection();
-  await seed(server, name, tenant.project.id, [{ key: "a", value: { n: 1 } }, { key: "b", value: [2] }]);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
-/** The statements the service sends while `work` runs. */
-async function statementsDuring(work: () => Promise<unknown>): Promise<string[]> {
-  const { sql } = server.services.db;
-  const original = sql.query;
-  const seen: string[] = [];
-  sql.query = function (statement: Prisma.Sql, options?: { prepare?: boolean }) {
-    seen.push(statement.text);
-    return original.call(sql, statement, options);
-  } as typeof original;
-  try {
-    await work();
-  } finally {
-    sql.query = original;
-  }
-  return seen;
-}
+const it = test
+  .extend("collection", { scope: "file" }, async ({ server, tenant }) => {
+    const name = await tenant.collection();
+    await seed(server, name, tenant.project.id, [{ key: "a", value: { n: 1 } }, { key: "b", value: [2] }]);
+    return name;
+  })
+  /** The statements the service sends while `work` runs. */
+  .extend("statementsDuring", { scope: "file" }, ({ server }) => async (work: () => Promise<unknown>): Promise<string[]> => {
+    const { sql } = server.services.db;
+    const original = sql.query;
+    const seen: string[] = [];
+    sql.query = function (statement: Prisma.Sql, options?: { prepare?: boolean }) {
+      seen.push(statement.text);
+      return original.call(sql, statement, options);
+    } as typeof original;
+    try {
+      await work();
+    } finally {
+      sql.query = original;
+    }
+    return seen;
+  });
 
 describe("point reads", () => {
-  it("take one statement with a user token, on both dialects", async () => {
+  it("take one statement with a user token, on both dialects", async ({ server, tenant, collection: name, statementsDuring }) => {
     await call(server, tenant.users.viewer, "GET", `/collections/${name}/a`); // last_used_at is written at most once a minute
     let reply: Awaited<ReturnType<typeof call>> | undefined;
     const statements = await statementsDuring(async () => (reply = await call(server, tenant.users.viewer, "GET", `/collections/${name}/a`)));
@@ -57,7 +48,7 @@ describe("point reads", () => {
     expect(absent).toHaveLength(1);
   });
 
-  it("read the item again when the request filters it, pages it, or names it in more than one way", async () => {
+  it("read the item again when the request filters it, pages it, or names it in more than one way", async ({ server, tenant, collection: name, statementsDuring }) => {
     const created = (await call(server, tenant.users.viewer, "GET", `/collections/${name}/a`)).body.results[0].created as string;
     const cases: [string, number, string[]][] = [
       [`/collections/${name}/a?created_after=2999-01-01`, 2, []],
@@ -76,7 +67,7 @@ describe("point reads", () => {
     }
   });
 
-  it("with a run token: the collection, then the item", async () => {
+  it("with a run token: the collection, then the item", async ({ server, tenant, collection: name, statementsDuring }) => {
     const { token } = await server.services.auth.createRunToken({ projectId: tenant.project.id });
     const runner = { id: "run", email: "", token, headers: { authorization: `Bearer ${token}` } };
     let reply: Awaited<ReturnType<typeof call>> | undefined;
@@ -85,7 +76,7 @@ describe("point reads", () => {
     expect(statements).toHaveLength(2);
   });
 
-  it("never use what was read along for another collection or project", async () => {
+  it("never use what was read along for another collection or project", async ({ server, tenant, collection: name }) => {
     const other = await call(server, tenant.users.viewer, "GET", `/collections/${name}/b?project_id=${crypto.randomUUID()}`);
     expect(other.status).toBe(404);
     const missing = await call(server, tenant.users.viewer, "GET", `/collections/no-such-${name}/b`);
@@ -95,7 +86,7 @@ describe("point reads", () => {
     expect(outsider.status).toBe(404);
   });
 
-  it("answer in one piece with a Content-Length, whether the key exists or not", async () => {
+  it("answer in one piece with a Content-Length, whether the key exists or not", async ({ server, tenant, collection: name }) => {
     for (const key of ["a", "missing"]) {
       const res = await fetch(`${server.url}/collections/${name}/${key}`, { headers: tenant.users.viewer.headers });
       const text = await res.text();
@@ -106,7 +97,7 @@ describe("point reads", () => {
     }
   });
 
-  it("answer a database failure before the first byte with the error body, not a cut-off 200", async () => {
+  it("answer a database failure before the first byte with the error body, not a cut-off 200", async ({ server, tenant, collection: name }) => {
     const { sql } = server.services.db;
     const original = sql.query;
     sql.query = function (statement: Prisma.Sql, options?: { prepare?: boolean }) {

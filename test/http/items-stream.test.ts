@@ -1,28 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
+import type { TestServer } from "../support/server.js";
 import { call, seed } from "../support/items.js";
 import { usingPostgresServer } from "../support/env.js";
 
 // The GET stream (SPEC §3.1): batches are written as they are read, with backpressure; a client that
 // goes away stops it; a failure after the first byte aborts the transfer.
 
-let server: TestServer;
-let tenant: Tenant;
-let name: string;
 const COUNT = 3000;
 const filler = "x".repeat(2000);
 
-beforeAll(async () => {
-  server = await startTestServer({ STREAM_BATCH_SIZE: "50" });
-  tenant = await createTenant(server.services);
-  name = await tenant.collection();
+const it = test.extend("collection", { scope: "file" }, async ({ server, tenant }) => {
+  const name = await tenant.collection();
   await seed(server, name, tenant.project.id, Array.from({ length: COUNT }, (_, i) => ({ key: `k${String(i).padStart(5, "0")}`, value: { i, filler } })));
+  return name;
 });
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
+it.override({ serverEnv: { STREAM_BATCH_SIZE: "50" } });
 
 async function readSome(reader: ReadableStreamDefaultReader<Uint8Array>, atLeast: number): Promise<string> {
   const decoder = new TextDecoder();
@@ -35,7 +28,7 @@ async function readSome(reader: ReadableStreamDefaultReader<Uint8Array>, atLeast
   return text;
 }
 
-const connectionsInUse = () => {
+const connectionsInUse = (server: TestServer) => {
   const stats = server.services.db.poolStats();
   return stats ? stats.total - stats.idle : 0;
 };
@@ -49,7 +42,7 @@ async function eventually(check: () => boolean | Promise<boolean>, ms = 5000): P
 }
 
 describe("GET stream", () => {
-  it("arrives chunk by chunk: the first results come before the last are read from the database", async () => {
+  it("arrives chunk by chunk: the first results come before the last are read from the database", async ({ server, tenant, collection: name }) => {
     const res = await fetch(`${server.url}/collections/${name}`, { headers: tenant.users.viewer.headers });
     expect(res.status).toBe(200);
     expect(res.headers.get("transfer-encoding")).toBe("chunked");
@@ -80,7 +73,7 @@ describe("GET stream", () => {
     expect(back.status).toBe(201);
   });
 
-  it("a client abort mid-stream leaves the server healthy and releases its database connection", async () => {
+  it("a client abort mid-stream leaves the server healthy and releases its database connection", async ({ server, tenant, collection: name }) => {
     for (let round = 0; round < 3; round++) {
       const controller = new AbortController();
       const res = await fetch(`${server.url}/collections/${name}`, { headers: tenant.users.viewer.headers, signal: controller.signal });
@@ -89,14 +82,14 @@ describe("GET stream", () => {
       controller.abort();
     }
     await eventually(() => server.services.logs.filter((l) => l.msg === "request" && l.aborted === true).length >= 3);
-    if (usingPostgresServer()) await eventually(() => connectionsInUse() === 0);
+    if (usingPostgresServer()) await eventually(() => connectionsInUse(server) === 0);
     expect((await call(server, undefined, "GET", "/health")).status).toBe(200);
     const after = await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=2`);
     expect(after.body.results).toHaveLength(2);
     expect(server.services.logs.filter((l) => l.level === "error")).toEqual([]);
   });
 
-  it("a failure after the first byte aborts the transfer instead of ending valid JSON, and is logged", async () => {
+  it("a failure after the first byte aborts the transfer instead of ending valid JSON, and is logged", async ({ server, tenant, collection: name }) => {
     const sql = server.services.db.sql;
     const original = sql.query;
     let batches = 0;

@@ -68,7 +68,7 @@ describe("tRPC", () => {
       [() => viewer.items.get.query({ name: "nope-nope" }), "NOT_FOUND"],
       [() => viewer.items.get.query({ name, limit: 0 }), "BAD_REQUEST"],
       [() => viewer.items.get.query({ name, offset: 1, cursor: "x" }), "BAD_REQUEST"],
-      [() => client(tenant.users.editor).items.upsert.mutate({ name, items: [{ key: "" }] }), "UNPROCESSABLE_CONTENT"],
+      [() => client(tenant.users.editor).items.upsert.mutate({ name, items: [{ key: "", value: 1 }] }), "UNPROCESSABLE_CONTENT"],
       [() => viewer.items.delete.mutate({ name }), "FORBIDDEN"],
     ];
     for (const [promise, code] of cases) {

@@ -1,23 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
+import { startTestServer } from "../support/server.js";
+import { createTenant } from "../support/tenant.js";
 import { call } from "../support/items.js";
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer({ MAX_ITEMS_PER_REQUEST: "50", MAX_VALUE_CHARS: "100", MAX_KEY_LENGTH: "10", MAX_BODY_BYTES: "4096" });
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
-const all = async (name: string) => (await call(server, tenant.users.viewer, "GET", `/collections/${name}`)).body.results;
+/** `all(name)`: the items of a collection, as its viewer lists them. */
+const it = test.extend(
+  "all",
+  { scope: "file" },
+  ({ server, tenant }) =>
+    async (name: string) =>
+      (await call(server, tenant.users.viewer, "GET", `/collections/${name}`)).body.results,
+);
+it.override({ serverEnv: { MAX_ITEMS_PER_REQUEST: "50", MAX_VALUE_CHARS: "100", MAX_KEY_LENGTH: "10", MAX_BODY_BYTES: "4096" } });
 
 describe("POST /collections/{name}", () => {
-  it("creates (201) then updates (200); created is kept, updated moves; one timestamp per request", async () => {
+  it("creates (201) then updates (200); created is kept, updated moves; one timestamp per request", async ({ server, tenant, all }) => {
     const name = await tenant.collection();
     const first = await call(server, tenant.users.editor, "POST", `/collections/${name}`, [
       { key: "a", value: 1 },
@@ -45,7 +43,7 @@ describe("POST /collections/{name}", () => {
     expect(a3.updated).toBe(c3.updated);
   });
 
-  it("reports invalid items by index and writes the valid ones", async () => {
+  it("reports invalid items by index and writes the valid ones", async ({ server, tenant, all }) => {
     const name = await tenant.collection();
     const r = await call(server, tenant.users.editor, "POST", `/collections/${name}`, [
       { key: "ok1", value: "v" },
@@ -83,7 +81,7 @@ describe("POST /collections/{name}", () => {
     expect((await all(name)).map((i: { key: string; value: unknown }) => [i.key, i.value])).toEqual([["ok1", "v"], ["ok2", null]]);
   });
 
-  it("422 with the same body when nothing is valid; nothing written", async () => {
+  it("422 with the same body when nothing is valid; nothing written", async ({ server, tenant, all }) => {
     const name = await tenant.collection();
     const r = await call(server, tenant.users.editor, "POST", `/collections/${name}`, [{ key: "" , value: 1 }, { key: "d", value: 1 }, { key: "d", value: 2 }]);
     expect(r.status).toBe(422);
@@ -95,7 +93,7 @@ describe("POST /collections/{name}", () => {
     expect(empty.body).toEqual({ upserted: 0, errors: [] });
   });
 
-  it("400 for bodies that are not JSON or of neither shape, 415, 413", async () => {
+  it("400 for bodies that are not JSON or of neither shape, 415, 413", async ({ server, tenant, all }) => {
     const name = await tenant.collection();
     for (const body of ["{not json", '"a string"', "42", '{"itemz": []}', '{"items": {}}', "null"]) {
       const r = await call(server, tenant.users.editor, "POST", `/collections/${name}`, body);
@@ -114,7 +112,7 @@ describe("POST /collections/{name}", () => {
     expect(await all(name)).toEqual([]);
   });
 
-  it("401, 403 for viewers and read-scoped tokens, 404, unknown parameter 400", async () => {
+  it("401, 403 for viewers and read-scoped tokens, 404, unknown parameter 400", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const items = [{ key: "a", value: 1 }];
     expect((await call(server, undefined, "POST", `/collections/${name}`, items)).status).toBe(401);

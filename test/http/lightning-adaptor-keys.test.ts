@@ -1,12 +1,11 @@
 import { escape as qsEscape } from "node:querystring";
 import { collections } from "@openfn/language-collections";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, vi } from "vitest";
+import { test } from "../support/fixtures.js";
 import { seed } from "../support/items.js";
 import { within } from "../support/lightning.js";
-import { startRecordingProxy, type RecordingProxy } from "../support/openfn-cli.js";
+import { startRecordingProxy } from "../support/openfn-cli.js";
 import { storedItems } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // The official adaptor (@openfn/language-collections 0.8.0, unchanged) with hostile keys (SPEC §1 exact
 // keys, §3.5 patterns, §3.6 keys in paths, §5). Every request goes through a proxy that records the
@@ -22,34 +21,18 @@ import { createTenant, type Tenant } from "../support/tenant.js";
 // The adaptor keeps one undici Client per process for the first endpoint's origin: everything here uses
 // the proxy's origin.
 
-let server: TestServer;
-let tenant: Tenant;
-let proxy: RecordingProxy;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-  proxy = await startRecordingProxy(server.url);
+// The adaptor writes to the console.
+beforeAll(() => {
   vi.spyOn(console, "log").mockImplementation(() => {});
   vi.spyOn(console, "warn").mockImplementation(() => {});
   vi.spyOn(console, "error").mockImplementation(() => {});
 });
-afterAll(async () => {
+afterAll(() => {
   vi.restoreAllMocks();
-  await proxy?.close();
-  await tenant?.cleanup();
-  await server?.close();
 });
 
 type State = { configuration: { collections_endpoint: string; collections_token: string }; data?: any };
-const state = (): State => ({
-  configuration: { collections_endpoint: `${proxy.url}/lightning/collections`, collections_token: tenant.users.editor.token },
-});
-const run = (op: (s: State) => Promise<State>): Promise<State> => within(30_000, "adaptor operation", op(state()));
 const P = (name: string) => `/lightning/collections/${name}`;
-
-/** Request lines (`METHOD target`, bytes as latin1) that reached the wire since `from`. */
-const sentSince = (from: number) => proxy.requests.slice(from).map((r) => `${r.method} ${r.target}`);
-const keysOf = async (name: string) => (await storedItems(server, tenant.project.id, name)).map((i) => i.key);
 
 /** Every key here, with its look-alikes; a key's value is `{k: key}`. */
 const hostileKeys = [
@@ -68,17 +51,37 @@ const hostileKeys = [
 const bomKeys = ["\uFEFFbom", "bom"];
 const valueOf = (key: string) => ({ k: key });
 
-async function hostileCollection(withBom = false): Promise<string> {
-  const name = await tenant.collection();
-  const keys = withBom ? [...hostileKeys, ...bomKeys] : hostileKeys;
-  await seed(server, name, tenant.project.id, keys.map((key) => ({ key, value: valueOf(key) })));
-  expect(await keysOf(name), "the seeded keys as stored").toEqual(keys);
-  return name;
-}
 const allKeys = [...hostileKeys, ...bomKeys];
 
+const it = test
+  .extend("proxy", { scope: "file" }, async ({ server }, { onCleanup }) => {
+    const proxy = await startRecordingProxy(server.url);
+    onCleanup(() => proxy.close());
+    return proxy;
+  })
+  /** The adaptor's operations as the tenant's editor through the proxy, and what reached the wire and the database. */
+  .extend("adaptor", { scope: "file" }, ({ server, tenant, proxy }) => {
+    const state = (): State => ({
+      configuration: { collections_endpoint: `${proxy.url}/lightning/collections`, collections_token: tenant.users.editor.token },
+    });
+    const run = (op: (s: State) => Promise<State>): Promise<State> => within(30_000, "adaptor operation", op(state()));
+
+    /** Request lines (`METHOD target`, bytes as latin1) that reached the wire since `from`. */
+    const sentSince = (from: number) => proxy.requests.slice(from).map((r) => `${r.method} ${r.target}`);
+    const keysOf = async (name: string) => (await storedItems(server, tenant.project.id, name)).map((i) => i.key);
+
+    async function hostileCollection(withBom = false): Promise<string> {
+      const name = await tenant.collection();
+      const keys = withBom ? [...hostileKeys, ...bomKeys] : hostileKeys;
+      await seed(server, name, tenant.project.id, keys.map((key) => ({ key, value: valueOf(key) })));
+      expect(await keysOf(name), "the seeded keys as stored").toEqual(keys);
+      return name;
+    }
+    return { run, sentSince, keysOf, hostileCollection };
+  });
+
 describe("hostile keys written and listed through the adaptor", () => {
-  it("set stores every key exactly; get('*') and each(exact key) return exactly those keys", async () => {
+  it("set stores every key exactly; get('*') and each(exact key) return exactly those keys", async ({ server, tenant, proxy, adaptor: { run, sentSince } }) => {
     const name = await tenant.collection();
     const from = proxy.requests.length;
     await run(collections.set(name, (v: { k: string }) => v.k, allKeys.map(valueOf)));
@@ -115,7 +118,7 @@ describe("hostile keys written and listed through the adaptor", () => {
     ["*\u0301", ["e\u0301"]],
     ["*/*", ["a/b", "x/y/z", "trail/", "dir/../target"]],
   ];
-  it.each(patterns)("get(%j) by pattern returns exactly %j", async (pattern, expected) => {
+  it.for(patterns)("get(%j) by pattern returns exactly %j", async ([pattern, expected], { proxy, adaptor: { run, sentSince, hostileCollection } }) => {
     const name = await hostileCollection(pattern.includes("bom") || pattern.includes("\uFEFF"));
     const from = proxy.requests.length;
     const got = (await run(collections.get(name, pattern))).data as { key: string; value: unknown }[];
@@ -139,7 +142,7 @@ const addressable: [string, string][] = [
 ];
 
 describe("get of one key: /<name>/<key> as the adaptor sends it names exactly that key", () => {
-  it.each(addressable)("get(%j) sends %j and returns that item, not a look-alike", async (key, sentKey) => {
+  it.for(addressable)("get(%j) sends %j and returns that item, not a look-alike", async ([key, sentKey], { proxy, adaptor: { run, sentSince, hostileCollection } }) => {
     const name = await hostileCollection();
     const from = proxy.requests.length;
     const data = (await run(collections.get(name, key))).data;
@@ -147,7 +150,7 @@ describe("get of one key: /<name>/<key> as the adaptor sends it names exactly th
     expect(data).toEqual(valueOf(key));
   });
 
-  it("the exact bytes of those request lines", async () => {
+  it("the exact bytes of those request lines", async ({ proxy, adaptor: { run, hostileCollection } }) => {
     const name = await hostileCollection();
     const from = proxy.requests.length;
     for (const [key] of addressable) await run(collections.get(name, key));
@@ -156,7 +159,7 @@ describe("get of one key: /<name>/<key> as the adaptor sends it names exactly th
     expect(lines[0]!.subarray(-13)).toEqual(Buffer.from([0x2f, 0x61, 0x5c, 0x62, 0x20, ...Buffer.from("HTTP/1.1")])); // "/a\\b HTTP/1.1"
   });
 
-  it("a missing key next to look-alikes is {} (204): a\\c with a/c and a%5Cc present", async () => {
+  it("a missing key next to look-alikes is {} (204): a\\c with a/c and a%5Cc present", async ({ server, tenant, proxy, adaptor: { run, sentSince, keysOf } }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, ["a/c", "a%5Cc"].map((key) => ({ key, value: valueOf(key) })));
     const from = proxy.requests.length;
@@ -167,7 +170,7 @@ describe("get of one key: /<name>/<key> as the adaptor sends it names exactly th
 });
 
 describe("remove of one key removes exactly that item", () => {
-  it.each(addressable)("remove(%j) sends DELETE %j and leaves every other key", async (key, sentKey) => {
+  it.for(addressable)("remove(%j) sends DELETE %j and leaves every other key", async ([key, sentKey], { proxy, adaptor: { run, sentSince, keysOf, hostileCollection } }) => {
     const name = await hostileCollection();
     const from = proxy.requests.length;
     await run(collections.remove(name, key));
@@ -176,7 +179,7 @@ describe("remove of one key removes exactly that item", () => {
     expect((await run(collections.get(name, key))).data).toEqual({});
   });
 
-  it("remove('a\\\\b') with a/b present (issue 11, defect 1): a\\b goes, a/b stays", async () => {
+  it("remove('a\\\\b') with a/b present (issue 11, defect 1): a\\b goes, a/b stays", async ({ tenant, adaptor: { run, keysOf } }) => {
     const name = await tenant.collection();
     await run(collections.set(name, (v: { k: string }) => v.k, [valueOf("a/b"), valueOf("a\\b")]));
     expect(await keysOf(name)).toEqual(["a/b", "a\\b"]);
@@ -195,7 +198,7 @@ describe("remove by pattern removes exactly the matches", () => {
     ["\uFEFF*", ["\uFEFFbom"]],
     ["*/../*", ["dir/../target"]],
   ];
-  it.each(removals)("remove(%j) sends DELETE ?key=<pattern> and removes exactly %j", async (pattern, gone) => {
+  it.for(removals)("remove(%j) sends DELETE ?key=<pattern> and removes exactly %j", async ([pattern, gone], { proxy, adaptor: { run, sentSince, keysOf, hostileCollection } }) => {
     const withBom = pattern.includes("\uFEFF");
     const name = await hostileCollection(withBom);
     const from = proxy.requests.length;
@@ -209,20 +212,20 @@ describe("remove by pattern removes exactly the matches", () => {
 // the report): it is read as itself, as WHATWG URL percent-decoding does, so that the adaptor can use such a
 // key; `%XX` is still decoded exactly once (§3.6).
 describe("a key with a % that starts no escape", () => {
-  it("get('100%') sends /100% and returns 100%, not 100%25 or 100", async () => {
+  it("get('100%') sends /100% and returns 100%, not 100%25 or 100", async ({ proxy, adaptor: { run, sentSince, hostileCollection } }) => {
     const name = await hostileCollection();
     const from = proxy.requests.length;
     expect((await run(collections.get(name, "100%"))).data).toEqual(valueOf("100%"));
     expect(sentSince(from)).toEqual([`GET ${P(name)}/100%`]);
   });
 
-  it("get('100%') with only 100%25 present is {} (204)", async () => {
+  it("get('100%') with only 100%25 present is {} (204)", async ({ server, tenant, adaptor: { run } }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "100%25", value: valueOf("100%25") }]);
     expect((await run(collections.get(name, "100%"))).data).toEqual({});
   });
 
-  it("remove('100%') sends DELETE /100% and removes only 100%", async () => {
+  it("remove('100%') sends DELETE /100% and removes only 100%", async ({ proxy, adaptor: { run, sentSince, keysOf, hostileCollection } }) => {
     const name = await hostileCollection();
     const from = proxy.requests.length;
     await run(collections.remove(name, "100%"));
@@ -236,7 +239,7 @@ describe("a key with a % that starts no escape", () => {
 // refuses to send. The server can only answer the request line it gets; these keys are still exact
 // through the query routes (each, get/remove with a filter), which is what a job should use.
 describe("keys the adaptor cannot put in a path, and the query routes that reach them exactly", () => {
-  it("dir/../target: the adaptor's path.join sends /target; each and remove with a filter reach dir/../target", async () => {
+  it("dir/../target: the adaptor's path.join sends /target; each and remove with a filter reach dir/../target", async ({ proxy, adaptor: { run, sentSince, keysOf, hostileCollection } }) => {
     const name = await hostileCollection();
     const from = proxy.requests.length;
     expect((await run(collections.get(name, "dir/../target"))).data).toEqual(valueOf("target"));
@@ -247,7 +250,7 @@ describe("keys the adaptor cannot put in a path, and the query routes that reach
     expect(await keysOf(name)).toEqual(hostileKeys.filter((k) => k !== "dir/../target"));
   });
 
-  it("a%2Fb, a%5Cb, x%2Fy%2Fz, 100%25 written literally: the unencoded path names the decoded key (§3.6)", async () => {
+  it("a%2Fb, a%5Cb, x%2Fy%2Fz, 100%25 written literally: the unencoded path names the decoded key (§3.6)", async ({ proxy, adaptor: { run, sentSince, keysOf, hostileCollection } }) => {
     const name = await hostileCollection();
     const from = proxy.requests.length;
     for (const [literal, decoded] of [["a%2Fb", "a/b"], ["a%5Cb", "a\\b"], ["x%2Fy%2Fz", "x/y/z"], ["100%25", "100%"]]) {
@@ -266,9 +269,9 @@ describe("keys the adaptor cannot put in a path, and the query routes that reach
     expect(await keysOf(name)).toEqual(hostileKeys.filter((k) => k !== "a%2Fb"));
   });
 
-  it.each(["\uFEFFbom", "with space", "e\u0301", "\u00fc\u{1F600}"])(
+  it.for(["\uFEFFbom", "with space", "e\u0301", "\u00fc\u{1F600}"])(
     "%j: undici refuses the path (invalid request path) and sends nothing; each and remove with a filter are exact",
-    async (key) => {
+    async (key, { proxy, adaptor: { run, sentSince, keysOf, hostileCollection } }) => {
       const withBom = key.includes("bom");
       const name = await hostileCollection(withBom);
       const from = proxy.requests.length;
@@ -284,7 +287,7 @@ describe("keys the adaptor cannot put in a path, and the query routes that reach
     },
   );
 
-  it("\u00e9 (U+00E9) goes as the raw byte 0xE9, which Node's parser refuses: 400, nothing read or removed; the query routes are exact", async () => {
+  it("\u00e9 (U+00E9) goes as the raw byte 0xE9, which Node's parser refuses: 400, nothing read or removed; the query routes are exact", async ({ proxy, adaptor: { run, keysOf, hostileCollection } }) => {
     const name = await hostileCollection();
     // A request first, so that the refused one arrives on a connection that has already been answered.
     expect((await run(collections.get(name, "a_b"))).data).toEqual(valueOf("a_b"));
@@ -302,7 +305,7 @@ describe("keys the adaptor cannot put in a path, and the query routes that reach
     expect(await keysOf(name)).toEqual(hostileKeys.filter((k) => k !== "\u00e9"));
   });
 
-  it.each(["a?b", "a#b"])("%j: the adaptor throws before sending; each is exact", async (key) => {
+  it.for(["a?b", "a#b"])("%j: the adaptor throws before sending; each is exact", async (key, { proxy, adaptor: { run, sentSince, hostileCollection } }) => {
     const name = await hostileCollection();
     const from = proxy.requests.length;
     await expect(run(collections.get(name, key))).rejects.toThrow(/Query params cannot be passed/);

@@ -1,28 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { createCollection } from "../../server/services/directory.js";
+import { it } from "../support/fixtures.js";
 import { call, seed, setTimes } from "../support/items.js";
 import { lightningPath as lp, rawChunks } from "../support/lightning.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // The behaviours of OpenFn Lightning's collections controller (SPEC §5), status by status.
-
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
 
 const keysOf = (body: { items: { key: string }[] }) => body.items.map((i) => i.key);
 const numbered = (n: number, prefix = "foo") => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i + 1}`, value: `bar${i + 1}` }));
 
 describe("authentication and visibility", () => {
-  it("401 {error: Unauthorized} without a token or with a bad one", async () => {
+  it("401 {error: Unauthorized} without a token or with a bad one", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const none = await call(server, undefined, "GET", lp(name));
     expect(none.status).toBe(401);
@@ -32,7 +20,7 @@ describe("authentication and visibility", () => {
     expect(await bad.json()).toEqual({ error: "Unauthorized" });
   });
 
-  it("404 {error: Not Found} for a missing collection, one the caller cannot see, or an impossible name", async () => {
+  it("404 {error: Not Found} for a missing collection, one the caller cannot see, or an impossible name", async ({ server, tenant }) => {
     const name = await tenant.collection();
     for (const [user, path] of [
       [tenant.users.editor, lp("misspelled-collection", "/foo")],
@@ -54,7 +42,7 @@ describe("authentication and visibility", () => {
     }
   });
 
-  it("403 {error: Forbidden} when the role does not allow the action", async () => {
+  it("403 {error: Forbidden} when the role does not allow the action", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const put = await call(server, tenant.users.viewer, "PUT", lp(name, "/k"), { value: "v" });
     expect(put.status).toBe(403);
@@ -64,7 +52,7 @@ describe("authentication and visibility", () => {
     expect(all.body).toEqual({ error: "Forbidden" });
   });
 
-  it("409 telling to add project_id when the name is in several projects; project_id narrows it", async () => {
+  it("409 telling to add project_id when the name is in several projects; project_id narrows it", async ({ server, tenant }) => {
     const { prisma } = server.services.db;
     const name = await tenant.collection("shared-collection");
     const other = await prisma.project.create({ data: { name: `other-${tenant.project.name}` } });
@@ -88,7 +76,7 @@ describe("authentication and visibility", () => {
     }
   });
 
-  it("a run token reads, writes and deletes everything in its project", async () => {
+  it("a run token reads, writes and deletes everything in its project", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const { token } = await server.services.auth.createRunToken({ projectId: tenant.project.id });
     const run = { id: "run", email: "", token, headers: { authorization: `Bearer ${token}` } };
@@ -99,7 +87,7 @@ describe("authentication and visibility", () => {
 });
 
 describe("GET /{name}/{key}", () => {
-  it("returns the item, or 204 with an empty body when the key is missing", async () => {
+  it("returns the item, or 204 with an empty body when the key is missing", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "foo", value: "bar" }]);
     const r = await call(server, tenant.users.viewer, "GET", lp(name, "/foo"));
@@ -112,7 +100,7 @@ describe("GET /{name}/{key}", () => {
     expect(missing.text).toBe("");
   });
 
-  it("percent-decodes the key, which may contain '/' and '*' (taken literally)", async () => {
+  it("percent-decodes the key, which may contain '/' and '*' (taken literally)", async ({ server, tenant }) => {
     const name = await tenant.collection();
     expect((await call(server, tenant.users.editor, "PUT", lp(name, "/a%2Fb%20c"), { value: "1" })).status).toBe(200);
     expect((await call(server, tenant.users.editor, "PUT", lp(name, "/x*"), { value: "star" })).status).toBe(200);
@@ -123,7 +111,7 @@ describe("GET /{name}/{key}", () => {
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/xy"))).status).toBe(200);
   });
 
-  it("400 {error: Bad Request} for a key that cannot exist (an unused parameter is ignored, SPEC §5)", async () => {
+  it("400 {error: Bad Request} for a key that cannot exist (an unused parameter is ignored, SPEC §5)", async ({ server, tenant }) => {
     const name = await tenant.collection();
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/k?limit=3"))).status).toBe(204);
     for (const path of [lp(name, `/${"x".repeat(256)}`), lp(name, "/a%01b"), lp(name, "/%E0%A4%A")]) {
@@ -135,7 +123,7 @@ describe("GET /{name}/{key}", () => {
 });
 
 describe("PUT /{name}/{key}", () => {
-  it("inserts, then updates keeping created", async () => {
+  it("inserts, then updates keeping created", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const first = await call(server, tenant.users.editor, "PUT", lp(name, "/baz"), { value: "qux" });
     expect(first.status).toBe(200);
@@ -149,7 +137,7 @@ describe("PUT /{name}/{key}", () => {
     expect(after.updated > before.updated).toBe(true);
   });
 
-  it("422 without a string value; 415 and 400 for a body that is not JSON", async () => {
+  it("422 without a string value; 415 and 400 for a body that is not JSON", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const missing = await call(server, tenant.users.editor, "PUT", lp(name, "/k"), {});
     expect(missing.status).toBe(422);
@@ -172,7 +160,7 @@ describe("PUT /{name}/{key}", () => {
 });
 
 describe("POST /{name}", () => {
-  it("inserts 1,000 items in one request, all sharing one timestamp", async () => {
+  it("inserts 1,000 items in one request, all sharing one timestamp", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const r = await call(server, tenant.users.editor, "POST", lp(name), { items: numbered(1000) });
     expect(r.status).toBe(200);
@@ -184,7 +172,7 @@ describe("POST /{name}", () => {
     expect(new Set(page.body.items.map((i: { updated: string }) => i.updated)).size).toBe(1);
   });
 
-  it("upserts over existing items", async () => {
+  it("upserts over existing items", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, numbered(3));
     const r = await call(server, tenant.users.editor, "POST", lp(name), { items: numbered(10).map((i) => ({ ...i, value: i.value + "!" })) });
@@ -192,7 +180,7 @@ describe("POST /{name}", () => {
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/foo1"))).body.value).toBe("bar1!");
   });
 
-  it("422 Duplicate key found when a key is given twice, writing nothing", async () => {
+  it("422 Duplicate key found when a key is given twice, writing nothing", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, numbered(3));
     const r = await call(server, tenant.users.editor, "POST", lp(name), { items: [{ key: "foo9", value: "x" }, { key: "foo1", value: "bar1" }, { key: "foo1", value: "bar1" }] });
@@ -201,7 +189,7 @@ describe("POST /{name}", () => {
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/foo9"))).status).toBe(204);
   });
 
-  it("422 without items, with a non-string value, or with an invalid key, writing nothing", async () => {
+  it("422 without items, with a non-string value, or with an invalid key, writing nothing", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const none = await call(server, tenant.users.editor, "POST", lp(name), {});
     expect(none.status).toBe(422);
@@ -217,7 +205,7 @@ describe("POST /{name}", () => {
 });
 
 describe("DELETE", () => {
-  it("deletes an item by key; a missing key is 200 with Item Not Found", async () => {
+  it("deletes an item by key; a missing key is 200 with Item Not Found", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "foo", value: "bar" }]);
     const r = await call(server, tenant.users.editor, "DELETE", lp(name, "/foo"));
@@ -228,7 +216,7 @@ describe("DELETE", () => {
     expect(again.body).toEqual({ key: "foo", deleted: 0, error: "Item Not Found" });
   });
 
-  it("deletes the items matching ?key=<pattern>, and everything without key (admins)", async () => {
+  it("deletes the items matching ?key=<pattern>, and everything without key (admins)", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [
       { key: "foo:123:bar1", value: "value1" },
@@ -244,7 +232,7 @@ describe("DELETE", () => {
     expect((await call(server, tenant.users.viewer, "GET", lp(name))).body).toEqual({ items: [], cursor: null });
   });
 
-  it("400 for a date alone (a filter the route uses is checked)", async () => {
+  it("400 for a date alone (a filter the route uses is checked)", async ({ server, tenant }) => {
     const name = await tenant.collection();
     for (const q of ["?key=a*&created_before=2024-10-08", "?key=a*&limit=1000&created_before=2024-10-08"]) {
       const r = await call(server, tenant.users.admin, "DELETE", lp(name, q));
@@ -255,14 +243,14 @@ describe("DELETE", () => {
 });
 
 describe("GET /{name}", () => {
-  it("with no results", async () => {
+  it("with no results", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const r = await call(server, tenant.users.viewer, "GET", lp(name));
     expect(r.status).toBe(200);
     expect(r.text).toBe('{"items":[],"cursor":null}');
   });
 
-  it("using a key pattern", async () => {
+  it("using a key pattern", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "foo:bar:baz", value: "1" }, { key: "foo:bar:baz:quux", value: "2" }, { key: "x:bar:baz", value: "3" }]);
     const prefix = await call(server, tenant.users.viewer, "GET", lp(name, `?key=${encodeURIComponent("foo:bar:*")}`));
@@ -272,7 +260,7 @@ describe("GET /{name}", () => {
     expect(infix.body.cursor).toBeNull();
   });
 
-  it("time filters: *_after is >=, *_before is <, full date-times only", async () => {
+  it("time filters: *_after is >=, *_before is <, full date-times only", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, ["foo:bar:baz", "foo:moon:baz", "foo:bar:baz:out", "foo:in:baz"].map((key) => ({ key, value: key })));
     const t = "2024-10-08T12:00:00.500000Z";
@@ -298,7 +286,7 @@ describe("GET /{name}", () => {
     }
   });
 
-  it("400 {error: Bad Request} for unknown or malformed parameters", async () => {
+  it("400 {error: Bad Request} for unknown or malformed parameters", async ({ server, tenant }) => {
     const name = await tenant.collection();
     for (const q of ["?offset=3", "?limit=0", "?limit=-1", "?limit=abc", "?cursor=%22x%22", "?cursor=bm90YW51bWJlcg", "?meta=true", "?project_id=nope", "?key="]) {
       const r = await call(server, tenant.users.viewer, "GET", lp(name, q));
@@ -307,7 +295,7 @@ describe("GET /{name}", () => {
     }
   });
 
-  it("up to the default limit of 1000, then a cursor to the rest", async () => {
+  it("up to the default limit of 1000, then a cursor to the rest", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, numbered(1001));
     const first = await call(server, tenant.users.viewer, "GET", lp(name));
@@ -319,7 +307,7 @@ describe("GET /{name}", () => {
     expect(rest.body.cursor).toBeNull();
   });
 
-  it("limits of 510, 250 and 511 over 511 items, with the right cursors", async () => {
+  it("limits of 510, 250 and 511 over 511 items, with the right cursors", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const all = numbered(511);
     await seed(server, name, tenant.project.id, all);
@@ -342,7 +330,7 @@ describe("GET /{name}", () => {
     }
   });
 
-  it("a page of exactly the 1000 remaining items ends with cursor: null", async () => {
+  it("a page of exactly the 1000 remaining items ends with cursor: null", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, numbered(2000));
     const first = await call(server, tenant.users.viewer, "GET", lp(name, "?limit=1000"));
@@ -353,7 +341,7 @@ describe("GET /{name}", () => {
     expect(second.body.cursor).toBeNull();
   });
 
-  it("a cursor keeps its place while others write and works with a pattern", async () => {
+  it("a cursor keeps its place while others write and works with a pattern", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [...numbered(150, "a"), ...numbered(50, "b")]);
     const first = await call(server, tenant.users.viewer, "GET", lp(name, "?key=a*&limit=100"));
@@ -363,7 +351,7 @@ describe("GET /{name}", () => {
     expect(second.body.cursor).toBeNull();
   });
 
-  it("writes the tail with the cursor as one piece, after the items", async () => {
+  it("writes the tail with the cursor as one piece, after the items", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, numbered(1500).map((i) => ({ ...i, value: i.value.repeat(40) })));
     const r = await rawChunks(server, lp(name), tenant.users.viewer.headers.authorization!);

@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { upsertItems } from "../../server/services/items.js";
+import { it } from "../support/fixtures.js";
 import { call, keyPath, seed } from "../support/items.js";
 import { lightningPath as lp } from "../support/lightning.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // SPEC §5, interop: values are strings on the Lightning wire; the store keeps JSON.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
 describe("interop between the Lightning dialect and the primary API", () => {
-  it("a string written through Lightning is that JSON string in §3, whatever it contains", async () => {
+  it("a string written through Lightning is that JSON string in §3, whatever it contains", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const strings = { plain: "hello", json: '{"a":1}', quoted: '"already quoted"', empty: "", unicode: "é😀\n\t\\" };
     const r = await call(server, tenant.users.editor, "POST", lp(name), { items: Object.entries(strings).map(([key, value]) => ({ key, value })) });
@@ -36,7 +24,7 @@ describe("interop between the Lightning dialect and the primary API", () => {
     expect(stored[0]!.value).toBe(JSON.stringify('{"a":1}'));
   });
 
-  it("a non-string JSON value written through §3 is its JSON text, as a string, here", async () => {
+  it("a non-string JSON value written through §3 is its JSON text, as a string, here", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const values: Record<string, unknown> = { obj: { a: 1, b: [true, null] }, arr: [1, "two"], num: 12.5, yes: true, nul: null, str: "just text" };
     const r = await call(server, tenant.users.editor, "POST", `/collections/${name}`, Object.entries(values).map(([key, value]) => ({ key, value })));
@@ -49,7 +37,7 @@ describe("interop between the Lightning dialect and the primary API", () => {
     expect(list.body.items.map((i: { value: string }) => i.value)).toEqual(['{"a":1,"b":[true,null]}', '[1,"two"]', "12.5", "true", "null", "just text"]);
   });
 
-  it("returns the stored JSON text unchanged (big numbers keep their digits)", async () => {
+  it("returns the stored JSON text unchanged (big numbers keep their digits)", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const c = await server.services.db.prisma.collection.findFirstOrThrow({ where: { name, projectId: tenant.project.id } });
     await upsertItems(server.services.db.sql, c.id, [{ key: "big", valueJson: '{"n":12345678901234567890}' }]);

@@ -1,23 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
 import { rawRequest } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // 16 clients at once on one collection: writers upsert and delete overlapping keys while readers
 // stream. No 5xx, no duplicate key, every final value was written by someone, counts add up.
 
-let server: TestServer;
-let tenant: Tenant;
-let name: string;
-beforeAll(async () => {
-  server = await startTestServer({ STREAM_BATCH_SIZE: "7", DELETE_BATCH_SIZE: "3" });
-  tenant = await createTenant(server.services);
-  name = await tenant.collection();
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
+const it = test.extend("collection", { scope: "file" }, ({ tenant }) => tenant.collection());
+it.override({ serverEnv: { STREAM_BATCH_SIZE: "7", DELETE_BATCH_SIZE: "3" } });
 
 const KEYS = Array.from({ length: 30 }, (_, i) => `key-${i % 10}-${i}`);
 const ROUNDS = 12;
@@ -32,7 +21,7 @@ function random(seed: number) {
 }
 
 describe("16 concurrent clients", () => {
-  it("writers and deleters on overlapping keys, readers streaming", async () => {
+  it("writers and deleters on overlapping keys, readers streaming", async ({ server, tenant, collection: name }) => {
     const written = new Map<string, Set<string>>(); // key → every value text some client sent
     const statuses: number[] = [];
     const owner = { ...tenant.users.owner.headers, "content-type": "application/json" };

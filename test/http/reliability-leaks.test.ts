@@ -1,39 +1,36 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { openStreamCount } from "../../server/http/stream-slots.js";
+import { test } from "../support/fixtures.js";
 import { seed } from "../support/items.js";
 import { rawRequest, storedItems } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
 import { openSocket, pausedGet, sleep } from "../support/sockets.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // A client that goes away mid-stream, mid-upload or mid-delete stops the work and leaves no database
 // connection or stream slot behind.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer({ STREAM_BATCH_SIZE: "20", DELETE_BATCH_SIZE: "10" });
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
-async function settled(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const stats = server.services.db.poolStats();
-    const poolIdle = stats === null || (stats.total === stats.idle && stats.waiting === 0);
-    if (poolIdle && openStreamCount(server.services) === 0) return;
-    await sleep(50);
-  }
-  throw new Error(`not idle: pool ${JSON.stringify(server.services.db.poolStats())}, streams ${openStreamCount(server.services)}`);
-}
-
-const abortedRequests = (path: string) => server.services.logs.filter((l) => l.msg === "request" && l.path === path && l.aborted === true);
+const it = test
+  /** `settled()`: waits until the server's pool is idle and no stream is open. */
+  .extend("settled", { scope: "file" }, ({ server }) => async (): Promise<void> => {
+    for (let i = 0; i < 100; i++) {
+      const stats = server.services.db.poolStats();
+      const poolIdle = stats === null || (stats.total === stats.idle && stats.waiting === 0);
+      if (poolIdle && openStreamCount(server.services) === 0) return;
+      await sleep(50);
+    }
+    throw new Error(`not idle: pool ${JSON.stringify(server.services.db.poolStats())}, streams ${openStreamCount(server.services)}`);
+  })
+  /** `abortedRequests(path)`: the log lines of the requests to `path` that their client aborted. */
+  .extend(
+    "abortedRequests",
+    { scope: "file" },
+    ({ server }) =>
+      (path: string) =>
+        server.services.logs.filter((l) => l.msg === "request" && l.path === path && l.aborted === true),
+  );
+it.override({ serverEnv: { STREAM_BATCH_SIZE: "20", DELETE_BATCH_SIZE: "10" } });
 
 describe("clients that disconnect", () => {
-  it("mid-stream: the request is logged as aborted, the pool returns to idle", async () => {
+  it("mid-stream: the request is logged as aborted, the pool returns to idle", async ({ server, tenant, settled, abortedRequests }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, Array.from({ length: 1500 }, (_, i) => ({ key: `k${i}`, value: "v".repeat(5000) })));
     const stream = await pausedGet(`${server.url}/collections/${name}`, tenant.users.viewer.headers);
@@ -46,7 +43,7 @@ describe("clients that disconnect", () => {
     expect((await rawRequest(server, "GET", `/collections/${name}?limit=1`, tenant.users.viewer.headers)).status).toBe(200);
   });
 
-  it("mid-delete: no further batch is deleted", async () => {
+  it("mid-delete: no further batch is deleted", async ({ server, tenant, settled }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, Array.from({ length: 3000 }, (_, i) => ({ key: `d${i}`, value: i })));
     const del = await new Promise<{ close(): void }>((resolve, reject) => {
@@ -65,7 +62,7 @@ describe("clients that disconnect", () => {
     expect((await storedItems(server, tenant.project.id, name)).length).toBe(left);
   });
 
-  it("mid-upload: nothing is written, the server keeps serving", async () => {
+  it("mid-upload: nothing is written, the server keeps serving", async ({ server, tenant, settled }) => {
     const name = await tenant.collection();
     const { socket } = await openSocket(server.url);
     socket.write(

@@ -2,11 +2,10 @@ import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
 import { seed } from "../support/items.js";
 import { rawRequest } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // Requests generated from openapi.json's own schemas, valid and mutated: every answer is a status the
 // document lists for that operation, with a body its schema allows, and never a 5xx.
@@ -73,40 +72,36 @@ function valid(schema: Schema): fc.Arbitrary<unknown> {
 const hostileText = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("", "-1", "0", "1.5", "NaN", "%", "_", "\\", "'", '"', "*", "true", "x".repeat(2000)));
 const mutated = (schema: Schema) => fc.oneof({ weight: 3, arbitrary: valid(schema) }, { weight: 1, arbitrary: hostileText }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) });
 
-let server: TestServer;
-let tenant: Tenant;
-let name: string;
-beforeAll(async () => {
-  server = await startTestServer({ MAX_BODY_BYTES: "65536" });
-  tenant = await createTenant(server.services);
-  name = await tenant.collection();
-  await seed(server, name, tenant.project.id, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: { i } })));
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
+const it = test
+  .extend("collection", { scope: "file" }, async ({ server, tenant }) => {
+    const name = await tenant.collection();
+    await seed(server, name, tenant.project.id, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: { i } })));
+    return name;
+  })
+  /** `request(op)`: requests for an operation, valid and mutated, as one of the tenant's users. */
+  .extend("request", { scope: "file" }, ({ tenant, collection: name }) => {
+    /** Path values: the tenant's real collection and project often, so that requests get past the lookup. */
+    function pathValue(op: Operation, param: Operation["parameters"][number]): fc.Arbitrary<string> {
+      const destructive = op.method === "DELETE" && (op.path.startsWith("/projects/") || op.path.startsWith("/tokens/"));
+      if (param.name === "name") return destructive ? valid(param.schema).map(String) : fc.oneof(fc.constant(name), valid(param.schema).map(String), hostileText);
+      if (param.name === "project_id") return fc.oneof(fc.constant(tenant.project.id), fc.constant(randomUUID()), hostileText);
+      if (param.name === "key") return fc.oneof(fc.constantFrom("k1", "k*", "*"), valid(param.schema).map(String), hostileText.filter((s) => s !== ""));
+      return fc.oneof(valid(param.schema).map(String), hostileText);
+    }
 
-/** Path values: the tenant's real collection and project often, so that requests get past the lookup. */
-function pathValue(op: Operation, param: Operation["parameters"][number]): fc.Arbitrary<string> {
-  const destructive = op.method === "DELETE" && (op.path.startsWith("/projects/") || op.path.startsWith("/tokens/"));
-  if (param.name === "name") return destructive ? valid(param.schema).map(String) : fc.oneof(fc.constant(name), valid(param.schema).map(String), hostileText);
-  if (param.name === "project_id") return fc.oneof(fc.constant(tenant.project.id), fc.constant(randomUUID()), hostileText);
-  if (param.name === "key") return fc.oneof(fc.constantFrom("k1", "k*", "*"), valid(param.schema).map(String), hostileText.filter((s) => s !== ""));
-  return fc.oneof(valid(param.schema).map(String), hostileText);
-}
-
-const request = (op: Operation) =>
-  fc.record({
-    path: fc.tuple(...op.parameters.filter((p) => p.in === "path").map((p) => pathValue(op, p).map((v) => [p.name, v] as const))),
-    query: fc.tuple(...op.parameters.filter((p) => p.in === "query").map((p) => fc.option(mutated(p.schema).map((v) => [p.name, typeof v === "string" ? v : JSON.stringify(v)] as const), { nil: undefined }))),
-    unknown: fc.option(fc.constantFrom("foo", "limit2", "__proto__"), { nil: undefined, freq: 8 }),
-    body: op.body ? fc.option(mutated(op.body), { nil: undefined, freq: 10 }) : fc.constant(undefined),
-    user: fc.constantFrom("owner", "editor", "viewer"),
+    return (op: Operation) =>
+      fc.record({
+        path: fc.tuple(...op.parameters.filter((p) => p.in === "path").map((p) => pathValue(op, p).map((v) => [p.name, v] as const))),
+        query: fc.tuple(...op.parameters.filter((p) => p.in === "query").map((p) => fc.option(mutated(p.schema).map((v) => [p.name, typeof v === "string" ? v : JSON.stringify(v)] as const), { nil: undefined }))),
+        unknown: fc.option(fc.constantFrom("foo", "limit2", "__proto__"), { nil: undefined, freq: 8 }),
+        body: op.body ? fc.option(mutated(op.body), { nil: undefined, freq: 10 }) : fc.constant(undefined),
+        user: fc.constantFrom("owner", "editor", "viewer"),
+      });
   });
+it.override({ serverEnv: { MAX_BODY_BYTES: "65536" } });
 
 describe("requests generated from openapi.json", () => {
-  it("every answer is documented: its status and its body", async () => {
+  it("every answer is documented: its status and its body", async ({ server, tenant, request }) => {
     const runs = Math.max(2, Math.floor(400 / operations.length));
     for (const op of operations) {
       await fc.assert(

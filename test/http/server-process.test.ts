@@ -32,8 +32,11 @@ describe("the server process", () => {
       expect(await health.json()).toEqual({ status: "ok", database: embedded ? "embedded" : "postgres" });
 
       const created = await runCli(["user:create", "--email", `persist-${tag}@test.local`], { DATA_DIR: dataDir });
-      expect(created.stderr).toBe("");
       expect(created.code).toBe(0);
+      // stderr: the storage it opened (embedded: through this server's socket), then only the audit line
+      const [note, ...rest] = created.stderr.trim().split("\n");
+      expect(note).toMatch(embedded ? /^collections-admin: storage embedded .* \(through the socket of the server holding it, process \d+\)$/ : /^collections-admin: storage postgresql /);
+      expect(rest.map((l) => (JSON.parse(l) as { action?: string }).action)).toEqual(["user.create"]);
 
       await new Promise((r) => setTimeout(r, 100));
       const requestLine = server.lines.find((l) => (l as { msg?: string }).msg === "request") as Record<string, unknown>;

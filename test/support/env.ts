@@ -6,3 +6,15 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Env
 }
 
 export const usingPostgresServer = () => Boolean(testEnv().DATABASE_URL);
+
+/**
+ * How the browser test finds Chromium (test/support/browser.ts): CHROMIUM_PATH names the executable;
+ * REQUIRE_BROWSER_TEST=1 (set by .ci/run) makes the test fail rather than skip when none is found.
+ */
+export function browserTestEnv(): { chromiumPath: string | undefined; required: boolean; path: string } {
+  return {
+    chromiumPath: process.env.CHROMIUM_PATH || undefined,
+    path: process.env.PATH ?? "",
+    required: ["1", "true"].includes(process.env.REQUIRE_BROWSER_TEST ?? ""),
+  };
+}

@@ -19,17 +19,38 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** stdout parsed as one JSON document (undefined when it is not exactly one). */
   json: unknown;
+  /** The JSON lines of stderr (audit lines), parsed. */
+  stderrJson: Record<string, unknown>[];
 }
 
-/** `npm run admin -- …args`, as a child process: node on the compiled CLI (dist/, built by the global setup). */
-export function runCli(args: string[], overrides: Record<string, string | undefined> = {}): Promise<CliResult> {
+export interface CliOptions {
+  /**
+   * How the CLI is started: "node" (node dist/admin.js, the default), "bin" (dist/admin.js itself, as the
+   * package's `collections-admin` bin runs through its shebang) or "npm" (`npm run -s admin -- …`).
+   */
+  via?: "node" | "bin" | "npm";
+  /** Options for node before the script (via "node" only). */
+  nodeArgs?: string[];
+}
+
+function cliCommand(args: string[], options: CliOptions): [string, string[]] {
+  switch (options.via ?? "node") {
+    case "node":
+      return [process.execPath, [...(options.nodeArgs ?? []), "dist/admin.js", ...args]];
+    case "bin":
+      return [`${root}dist/admin.js`, args];
+    case "npm":
+      return ["npm", ["run", "-s", "admin", "--", ...args]];
+  }
+}
+
+/** The admin CLI (dist/, built by the global setup) as a child process, on the test storage plus `overrides`. */
+export function runCli(args: string[], overrides: Record<string, string | undefined> = {}, options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["dist/admin.js", ...args], {
-      cwd: root,
-      env: childEnv(overrides),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const [command, argv] = cliCommand(args, options);
+    const child = spawn(command, argv, { cwd: root, env: childEnv(overrides), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -42,7 +63,11 @@ export function runCli(args: string[], overrides: Record<string, string | undefi
       } catch {
         json = undefined;
       }
-      resolve({ code, stdout, stderr, json });
+      const stderrJson = stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, stdout, stderr, json, stderrJson });
     });
   });
 }

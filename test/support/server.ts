@@ -1,4 +1,4 @@
-import { startHttpServer, type RunningServer } from "../../server/http/app.js";
+import { startHttpServer, type RunningServer } from "../../server/http/server.js";
 import { createTestServices, type TestServices } from "./services.js";
 
 export interface TestServer {

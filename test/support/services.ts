@@ -7,6 +7,7 @@ import type { Services } from "../../server/context.js";
 import { openDatabase } from "../../server/db.js";
 import type { Env } from "../../server/env.js";
 import { createLogger } from "../../server/log.js";
+import { createMetrics } from "../../server/observability/metrics.js";
 import { testEnv } from "./env.js";
 
 export interface TestServices extends Services {
@@ -29,7 +30,7 @@ export function freshDataDir(): string {
  */
 export async function createTestServices(overrides: Record<string, string | undefined> = {}): Promise<TestServices> {
   const base = testEnv(overrides);
-  // On the PostgreSQL server the directory only holds the generated signing key (server/auth/keys.ts).
+  // On the PostgreSQL server nothing is written there (the signing key is stored in the database).
   const ownDir = overrides.DATA_DIR ? undefined : base.DATABASE_URL ? mkdtempSync(join(tmpdir(), "collections-test-")) : freshDataDir();
   const env: Env = ownDir ? { ...base, DATA_DIR: ownDir } : base;
   const db = await openDatabase(env, { migrate: true });
@@ -44,6 +45,7 @@ export async function createTestServices(overrides: Record<string, string | unde
     db,
     log,
     auth,
+    metrics: createMetrics(),
     logs,
     async close() {
       await db.close();

@@ -1,0 +1,74 @@
+import { collectionPage, type CollectionSummary } from "../services/collections.js";
+import {
+  checkCollectionName,
+  createCollection,
+  deleteCollectionCountingItems,
+  findProject,
+} from "../services/directory.js";
+import type { Handlers } from "./handlers.js";
+
+const PAGE = 1000;
+
+export const handlers: Handlers = {
+  "collection:create": {
+    check: (f) => void checkCollectionName(f.name!),
+    async run(f, s) {
+      const project = await findProject(s.db.prisma, f.project!);
+      const c = await createCollection(s.db.prisma, project.id, f.name!);
+      s.audit("collection.create", {
+        project_id: project.id,
+        project: project.name,
+        collection: c.name,
+        collection_id: c.id,
+      });
+      return { id: c.id, name: c.name, project_id: c.projectId };
+    },
+  },
+  "collection:list": {
+    // The rows and counters of GET /collections (server/services/collections.ts), every page of them.
+    async run(f, s) {
+      const projects =
+        f.project === undefined
+          ? await s.db.prisma.project.findMany({ select: { id: true, name: true } })
+          : [await findProject(s.db.prisma, f.project)];
+      const names = new Map(projects.map((p) => [p.id, p.name]));
+      const all: CollectionSummary[] = [];
+      if (projects.length > 0) {
+        for (;;) {
+          const last = all.at(-1);
+          const page = await collectionPage(
+            s.db.prisma,
+            [...names.keys()],
+            last && { name: last.name, projectId: last.project_id },
+            PAGE,
+          );
+          all.push(...page);
+          if (page.length < PAGE) break;
+        }
+      }
+      return {
+        collections: all.map((c) => ({
+          name: c.name,
+          project_id: c.project_id,
+          project: names.get(c.project_id) ?? null,
+          items: c.items,
+          bytes: c.bytes,
+          created: c.created,
+        })),
+      };
+    },
+  },
+  "collection:delete": {
+    async run(f, s) {
+      const project = await findProject(s.db.prisma, f.project!);
+      const result = await deleteCollectionCountingItems(s.db.prisma, project.id, f.name!);
+      s.audit("collection.delete", {
+        project_id: project.id,
+        project: project.name,
+        collection: f.name,
+        items: result.items,
+      });
+      return result;
+    },
+  },
+};
