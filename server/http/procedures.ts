@@ -4,7 +4,7 @@ import { createOpenApiNodeHttpHandler } from "trpc-to-openapi";
 import { createContext, type Services } from "../context.js";
 import { AppError, badRequest, invalidParameter } from "../errors.js";
 import { appRouter } from "../router.js";
-import { readJsonBody, smallBodyLimits } from "./body.js";
+import { isJsonContentType, readJsonBody, smallBodyLimits } from "./body.js";
 import { parseQueryString } from "./params.js";
 import type { RequestGate } from "./request-gate.js";
 import { scopeOf, type RequestScope } from "./request-scope.js";
@@ -172,14 +172,16 @@ export function createProcedureHandlers(services: Services, gate: RequestGate) {
       throw badRequest(`Unknown parameter "${reserved}"`, [{ path: reserved, message: "unknown parameter" }]);
     // trpc-to-openapi reads req.body when it is set: reading it here applies our limits and errors, after
     // the caller is authenticated (no body of a protected route is read for a stranger).
-    if (
-      ["POST", "PUT", "PATCH", "DELETE"].includes(method) &&
-      (req.headers["content-type"] || Number(req.headers["content-length"]) > 0)
-    ) {
+    if (["POST", "PUT", "PATCH", "DELETE"].includes(method)) {
       if (route.protectedMethods?.has(method)) await gate.authenticate(scope);
-      (req as IncomingMessage & { body?: unknown }).body = (
-        await readJsonBody(req, smallBodyLimits(env))
-      ).value;
+      if (method !== "DELETE" && sendsNoBody(req) && (!req.headers["content-type"] || isJsonContentType(req.headers["content-type"]))) {
+        // An input with no required field may be omitted (SPEC §4): no body is the empty object, which
+        // gets the contract's defaults, or a 400 naming what is required.
+        req.headers["content-type"] = "application/json";
+        (req as IncomingMessage & { body?: unknown }).body = {};
+      } else if (req.headers["content-type"] || Number(req.headers["content-length"]) > 0) {
+        (req as IncomingMessage & { body?: unknown }).body = (await readJsonBody(req, smallBodyLimits(env))).value;
+      }
     }
     if (scope.head) req.method = "GET"; // Node sends no body for a HEAD whatever is written
     keepErrorBody(scope, res);
@@ -189,4 +191,10 @@ export function createProcedureHandlers(services: Services, gate: RequestGate) {
   }
 
   return { trpc, procedure };
+}
+
+/** A request that declares an empty body (Content-Length: 0, or neither a length nor chunked encoding). */
+function sendsNoBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return length === undefined ? req.headers["transfer-encoding"] === undefined : Number(length) === 0;
 }

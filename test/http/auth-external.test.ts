@@ -2,41 +2,34 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK } from "jose";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect } from "vitest";
 import { bearer, keyPair, send, sign } from "../support/auth.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { test } from "../support/fixtures.js";
+import { startTestServer } from "../support/server.js";
 
 // Run tokens minted by an orchestrator whose keys are configured (EXTERNAL_RUN_TOKEN_*), end to end.
 
 const orchestrator = keyPair("rsa");
 const successor = keyPair("rsa");
-let dir: string;
-let server: TestServer;
-let tenant: Tenant;
 
-const jwksFile = async (name: string, ...pairs: [string, typeof orchestrator][]) => {
-  const keys = await Promise.all(pairs.map(async ([kid, k]) => ({ ...(await exportJWK(k.publicKey)), kid, alg: "RS256" })));
-  const path = join(dir, name);
-  writeFileSync(path, JSON.stringify({ keys }));
-  return path;
-};
 const externalConfig = (file: string) => ({ EXTERNAL_RUN_TOKEN_ISSUER: "https://orchestrator.example", EXTERNAL_RUN_TOKEN_JWKS_FILE: file, EXTERNAL_RUN_TOKEN_ALGORITHMS: "RS256" });
 const runToken = (projectId: string, kid: string, key = orchestrator) =>
   sign(key.privateKey, { iss: "https://orchestrator.example", aud: "collections", sub: "run:lightning-run-7", project_id: projectId, exp: Math.floor(Date.now() / 1000) + 300 }, { alg: "RS256", kid });
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "auth-external-"));
-  server = await startTestServer(externalConfig(await jwksFile("jwks.json", ["orch-1", orchestrator], ["orch-2", successor])));
-  tenant = await createTenant(server.services);
+/** Writes a JWKS file of these (kid, key) pairs into the file's own directory and returns its path. */
+const it = test.extend("jwksFile", { scope: "file" }, async ({}, { onCleanup }) => {
+  const dir = mkdtempSync(join(tmpdir(), "auth-external-"));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  return async (name: string, ...pairs: [string, typeof orchestrator][]) => {
+    const keys = await Promise.all(pairs.map(async ([kid, k]) => ({ ...(await exportJWK(k.publicKey)), kid, alg: "RS256" })));
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify({ keys }));
+    return path;
+  };
 });
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+it.override("serverEnv", { scope: "file" }, async ({ jwksFile }) => externalConfig(await jwksFile("jwks.json", ["orch-1", orchestrator], ["orch-2", successor])));
 
-it("accepts the orchestrator's run tokens for their project only", async () => {
+it("accepts the orchestrator's run tokens for their project only", async ({ server, tenant }) => {
   const name = await tenant.collection();
   const token = bearer(await runToken(tenant.project.id, "orch-1"));
   const write = await send(server, token, "POST", `/collections/${name}`, [{ key: "from-run", value: true }]);
@@ -52,7 +45,7 @@ it("accepts the orchestrator's run tokens for their project only", async () => {
   expect((await send(server, bearer(await runToken(tenant.project.id, "orch-2")), "GET", `/collections/${name}`)).status).toBe(401);
 });
 
-it("refuses them once their key is removed from the configuration", async () => {
+it("refuses them once their key is removed from the configuration", async ({ tenant, jwksFile }) => {
   const token = bearer(await runToken(tenant.project.id, "orch-1"));
   const successorToken = bearer(await runToken(tenant.project.id, "orch-2", successor));
   const restarted = await startTestServer(externalConfig(await jwksFile("jwks-rotated.json", ["orch-2", successor])));

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect } from "vitest";
 import { buildOpenApiDocument } from "../../server/openapi.js";
 import { send } from "../support/auth.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { it } from "../support/fixtures.js";
 
 // Every documented REST operation but the public ones answers 401 without a valid token. The list comes
 // from the OpenAPI document, so routes added later are covered without touching this test.
@@ -19,20 +19,12 @@ const operations = Object.entries(buildOpenApiDocument().paths ?? {})
   .filter(([path]) => !publicPaths.has(path))
   .flatMap(([path, item]) => methods.filter((m) => (item as Record<string, unknown>)[m]).map((m) => ({ method: m.toUpperCase(), path })));
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-
 it("finds the protected operations in the document", () => {
   const names = operations.map((o) => `${o.method} ${o.path}`);
   expect(names).toEqual(expect.arrayContaining(["GET /tokens", "POST /tokens", "DELETE /tokens/{id}", "POST /projects/{project_id}/run-tokens"]));
 });
 
-it.each(operations)("$method $path answers 401 without a token, with a garbage one and with a non-Bearer one", async ({ method, path }) => {
+it.for(operations)("$method $path answers 401 without a token, with a garbage one and with a non-Bearer one", async ({ method, path }, { server }) => {
   const body = ["POST", "PUT", "PATCH"].includes(method) ? [] : undefined;
   for (const authorization of [undefined, "Bearer garbage", "Basic dXNlcjpwYXNz"]) {
     const r = await send(server, authorization, method, examplePath(path), body);

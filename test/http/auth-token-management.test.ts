@@ -1,24 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { bearer, decodePart, send } from "../support/auth.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { test } from "../support/fixtures.js";
 
 // GET/POST /tokens, DELETE /tokens/{id}, POST /projects/{project_id}/run-tokens.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer({ RUN_TOKEN_TTL_SECONDS: "900", RUN_TOKEN_MAX_TTL_SECONDS: "7200" });
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
+/** POST /projects/{projectId}/run-tokens as this caller. */
+const it = test.extend("mint", { scope: "file" }, ({ server }) => (authorization: string, projectId: string, body: object = {}) =>
+  send(server, authorization, "POST", `/projects/${projectId}/run-tokens`, body),
+);
+it.override({ serverEnv: { RUN_TOKEN_TTL_SECONDS: "900", RUN_TOKEN_MAX_TTL_SECONDS: "7200" } });
 
 describe("a user's own tokens", () => {
-  it("creates a token that works, lists it without its text, and revokes it", async () => {
+  it("creates a token that works, lists it without its text, and revokes it", async ({ server, tenant }) => {
     const me = tenant.users.editor.headers.authorization!;
     const created = await send(server, me, "POST", "/tokens", { label: "nightly sync", scope: "write", expires_in: 3600 });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
@@ -41,7 +35,7 @@ describe("a user's own tokens", () => {
     expect((await send(server, me, "DELETE", `/tokens/${created.body.id}`)).status).toBe(200); // idempotent
   });
 
-  it("lists only the caller's tokens and cannot revoke another user's (404)", async () => {
+  it("lists only the caller's tokens and cannot revoke another user's (404)", async ({ server, tenant }) => {
     const viewerTokens = await send(server, tenant.users.viewer.headers.authorization!, "GET", "/tokens");
     const editorTokens = await send(server, tenant.users.editor.headers.authorization!, "GET", "/tokens");
     const viewerIds = viewerTokens.body.results.map((t: { id: string }) => t.id);
@@ -53,7 +47,7 @@ describe("a user's own tokens", () => {
     expect((await send(server, tenant.users.viewer.headers.authorization!, "GET", "/tokens")).status).toBe(200);
   });
 
-  it("records last use at most about once a minute", async () => {
+  it("records last use at most about once a minute", async ({ server, tenant }) => {
     const t = await server.services.auth.createUserToken({ userId: tenant.users.viewer.id, label: "last-used" });
     const lastUsed = async () => (await server.services.db.prisma.accessToken.findUniqueOrThrow({ where: { id: t.id } })).lastUsedAt;
     expect(await lastUsed()).toBeNull();
@@ -64,7 +58,7 @@ describe("a user's own tokens", () => {
     expect((await lastUsed())!.getTime()).toBe(first!.getTime());
   });
 
-  it("a read-scoped token reads but gets 403 on writes", async () => {
+  it("a read-scoped token reads but gets 403 on writes", async ({ server, tenant }) => {
     const created = await send(server, tenant.users.owner.headers.authorization!, "POST", "/tokens", { scope: "read" });
     const read = bearer(created.body.token);
     expect((await send(server, read, "GET", "/tokens")).status).toBe(200);
@@ -77,7 +71,7 @@ describe("a user's own tokens", () => {
     expect(mint.body.message).toMatch(/read scope/);
   });
 
-  it("rejects bad input with 400 naming the field", async () => {
+  it("rejects bad input with 400 naming the field", async ({ server, tenant }) => {
     const me = tenant.users.editor.headers.authorization!;
     for (const [body, field] of [
       [{ expires_in: 0 }, "expires_in"],
@@ -96,9 +90,7 @@ describe("a user's own tokens", () => {
 });
 
 describe("minting run tokens", () => {
-  const mint = (authorization: string, projectId: string, body: object = {}) => send(server, authorization, "POST", `/projects/${projectId}/run-tokens`, body);
-
-  it("lets admins and owners mint a token for their project, bound to it", async () => {
+  it("lets admins and owners mint a token for their project, bound to it", async ({ server, tenant, mint }) => {
     for (const role of ["owner", "admin"] as const) {
       const r = await mint(tenant.users[role].headers.authorization!, tenant.project.id, { run_id: `run-${role}`, ttl: 120 });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -115,7 +107,7 @@ describe("minting run tokens", () => {
     }
   });
 
-  it("uses RUN_TOKEN_TTL_SECONDS by default, a new UUID as run id, and refuses more than RUN_TOKEN_MAX_TTL_SECONDS", async () => {
+  it("uses RUN_TOKEN_TTL_SECONDS by default, a new UUID as run id, and refuses more than RUN_TOKEN_MAX_TTL_SECONDS", async ({ tenant, mint }) => {
     const r = await mint(tenant.users.admin.headers.authorization!, tenant.project.id);
     const claims = decodePart(r.body.token, 1);
     expect(claims.exp - claims.iat).toBe(900);
@@ -125,7 +117,7 @@ describe("minting run tokens", () => {
     expect(long.body.message).toMatch(/RUN_TOKEN_MAX_TTL_SECONDS/);
   });
 
-  it("403 for editors, viewers and run tokens; 404 for outsiders and unknown projects", async () => {
+  it("403 for editors, viewers and run tokens; 404 for outsiders and unknown projects", async ({ server, tenant, mint }) => {
     for (const role of ["editor", "viewer"] as const) {
       const r = await mint(tenant.users[role].headers.authorization!, tenant.project.id);
       expect(r.status).toBe(403);

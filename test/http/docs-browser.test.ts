@@ -1,41 +1,35 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { chromium, type Browser } from "playwright-core";
+import { beforeEach, describe, expect } from "vitest";
+import { chromium } from "playwright-core";
 import { findChromium } from "../support/browser.js";
 import { browserTestEnv } from "../support/env.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { test } from "../support/fixtures.js";
 
 // /docs as a person sees it: Chromium (found by test/support/browser.ts; .ci/run installs Debian's and
 // makes this test mandatory) renders the operations. Playwright starts it with a new empty profile of its own.
 
 const lookup = findChromium();
-let server: TestServer;
-let browser: Browser;
 
-beforeAll(async () => {
-  if (!lookup.found) return;
-  server = await startTestServer();
-  browser = await chromium.launch({
+const it = test.extend("browser", { scope: "file" }, async ({}, { onCleanup }) => {
+  if (!lookup.found) throw new Error(lookup.reason); // not reached: beforeEach skips the test first
+  const browser = await chromium.launch({
     executablePath: lookup.executablePath,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
   });
+  onCleanup(() => browser.close());
+  return browser;
 });
 
 // Without a browser the test reports itself skipped, naming how to provide one; with REQUIRE_BROWSER_TEST (CI) it fails.
-beforeEach((ctx) => {
+beforeEach(({ skip }) => {
   if (lookup.found) return;
   if (browserTestEnv().required) throw new Error(`REQUIRE_BROWSER_TEST is set and ${lookup.reason}`);
   console.warn(`skipped: ${lookup.reason}`); // reporters do not print a skip's note
-  ctx.skip(lookup.reason);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  skip(lookup.reason);
 });
 
 describe("/docs in a browser", () => {
-  it("renders the API reference with the operations of openapi.json", async () => {
+  it("renders the API reference with the operations of openapi.json", async ({ server, browser }) => {
     const page = await browser.newPage();
     const failed: string[] = [];
     page.on("requestfailed", (r) => failed.push(r.url()));

@@ -1,24 +1,14 @@
 import { createTRPCClient, httpBatchStreamLink, httpLink, splitLink, TRPCClientError } from "@trpc/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { AppRouter } from "../../server/router.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant, type TenantUser } from "../support/tenant.js";
+import { test } from "../support/fixtures.js";
+import type { TenantUser } from "../support/tenant.js";
 import { call } from "../support/items.js";
 
 // A typed @trpc/client over HTTP (SPEC §4): every operation, and the streamed GET as an async iterable.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer({ STREAM_BATCH_SIZE: "100" });
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
-
-function client(user: TenantUser) {
+/** A typed client of the file's server acting as this user, streaming items.stream. */
+const it = test.extend("client", { scope: "file" }, ({ server }) => (user: TenantUser) => {
   const url = `${server.url}/trpc`;
   const headers = () => user.headers;
   return createTRPCClient<AppRouter>({
@@ -30,10 +20,11 @@ function client(user: TenantUser) {
       }),
     ],
   });
-}
+});
+it.override({ serverEnv: { STREAM_BATCH_SIZE: "100" } });
 
 describe("tRPC", () => {
-  it("upserts, fetches, streams, deletes, lists and manages collections with types from the contracts", async () => {
+  it("upserts, fetches, streams, deletes, lists and manages collections with types from the contracts", async ({ tenant, client }) => {
     const admin = client(tenant.users.admin);
     const created = await admin.collections.create.mutate({ project_id: tenant.project.id, name: "trpc-items" });
     expect(created.name).toBe("trpc-items");
@@ -60,7 +51,7 @@ describe("tRPC", () => {
     expect(await admin.collections.delete.mutate({ project_id: tenant.project.id, name: "trpc-items" })).toEqual({ deleted: true });
   });
 
-  it("errors carry the application code and status", async () => {
+  it("errors carry the application code and status", async ({ tenant, client }) => {
     const name = await tenant.collection();
     const viewer = client(tenant.users.viewer);
     const cases: [() => Promise<unknown>, string][] = [
@@ -78,7 +69,7 @@ describe("tRPC", () => {
     }
   });
 
-  it("items.stream is consumed as an async iterable and really streams", async () => {
+  it("items.stream is consumed as an async iterable and really streams", async ({ server, tenant, client }) => {
     const name = await tenant.collection();
     const items = Array.from({ length: 2000 }, (_, i) => ({ key: `k${String(i).padStart(4, "0")}`, value: { i, pad: "y".repeat(3000) } }));
     expect((await call(server, tenant.users.editor, "POST", `/collections/${name}`, items)).status).toBe(201);

@@ -1,34 +1,16 @@
 import { escape as qsEscape } from "node:querystring";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
 import { seed, setTimes } from "../support/items.js";
-import { CliAbort, openfnCli, startRecordingProxy, type RecordingProxy } from "../support/openfn-cli.js";
+import { CliAbort, openfnCli, startRecordingProxy } from "../support/openfn-cli.js";
 import { storedItems } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // SPEC §5: the OpenFn CLI's `openfn collections get|set|remove --endpoint <base>/lightning` works
 // unchanged. test/support/openfn-cli.ts sends exactly what the CLI sends (see its header); every request
 // goes through a proxy that records the request lines as they are on the wire.
 
-let server: TestServer;
-let tenant: Tenant;
-let proxy: RecordingProxy;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  tenant = await createTenant(server.services);
-  proxy = await startRecordingProxy(server.url);
-});
-afterAll(async () => {
-  await proxy?.close();
-  await tenant?.cleanup();
-  await server?.close();
-});
-
-const cli = (token = tenant.users.editor.token) => openfnCli({ endpoint: `${proxy.url}/lightning`, token });
 const P = (name: string) => `/lightning/collections/${name}`;
-const keysOf = async (name: string) => (await storedItems(server, tenant.project.id, name)).map((i) => i.key);
 
 /** Runs a CLI command and returns what it aborted with. */
 async function aborted(work: Promise<unknown>): Promise<CliAbort> {
@@ -41,22 +23,41 @@ async function aborted(work: Promise<unknown>): Promise<CliAbort> {
   throw new Error("the command did not abort");
 }
 
-/** The wire saw exactly the request lines the client built (nothing re-encoded on the way). */
-function expectWireMatches(client: ReturnType<typeof cli>, from: number) {
-  const wire = proxy.requests.slice(from).map((r) => `${r.method} ${r.target}`);
-  expect(wire).toEqual(client.lines());
-}
+const bulk = Array.from({ length: 2500 }, (_, i) => ({ key: `bulk-${String(i).padStart(4, "0")}`, value: { i, text: `item ${i} "q" \\ ü` } }));
 
-describe("openfn collections get", () => {
-  let name: string;
-  const bulk = Array.from({ length: 2500 }, (_, i) => ({ key: `bulk-${String(i).padStart(4, "0")}`, value: { i, text: `item ${i} "q" \\ ü` } }));
-
-  beforeAll(async () => {
-    name = await tenant.collection();
+const it = test
+  /** The recording proxy in front of the file's server. */
+  .extend("proxy", { scope: "file" }, async ({ server }, { onCleanup }) => {
+    const proxy = await startRecordingProxy(server.url);
+    onCleanup(() => proxy.close());
+    return proxy;
+  })
+  /** The CLI pointed at the proxy, with the editor's token unless told. */
+  .extend("cli", { scope: "file" }, ({ tenant, proxy }) => (token = tenant.users.editor.token) => openfnCli({ endpoint: `${proxy.url}/lightning`, token }))
+  .extend("keysOf", { scope: "file" }, ({ server, tenant }) => async (name: string) => (await storedItems(server, tenant.project.id, name)).map((i) => i.key))
+  /** The wire saw exactly the request lines the client built (nothing re-encoded on the way). */
+  .extend("expectWireMatches", { scope: "file" }, ({ proxy }) => (client: ReturnType<typeof openfnCli>, from: number) => {
+    const wire = proxy.requests.slice(from).map((r) => `${r.method} ${r.target}`);
+    expect(wire).toEqual(client.lines());
+  })
+  /** The collection of the get tests: other-1, the bulk items, other-2. */
+  .extend("bulkCollection", { scope: "file" }, async ({ server, tenant }) => {
+    const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "other-1", value: 1 }, ...bulk, { key: "other-2", value: 2 }]);
+    return name;
+  })
+  /** A fresh collection of items t-old-1, t-old-2 (2024-01), t-new-3, x-new (2024-06) and t-new-4 (created 2024-06, updated 2024-09). */
+  .extend("timedCollection", { scope: "file" }, ({ server, tenant }) => async (): Promise<string> => {
+    const name = await tenant.collection();
+    await seed(server, name, tenant.project.id, ["t-old-1", "t-old-2", "t-new-3", "t-new-4", "x-new"].map((key) => ({ key, value: key })));
+    for (const k of ["t-old-1", "t-old-2"]) await setTimes(server, name, tenant.project.id, k, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z");
+    for (const k of ["t-new-3", "x-new"]) await setTimes(server, name, tenant.project.id, k, "2024-06-01T00:00:00Z", "2024-06-01T00:00:00Z");
+    await setTimes(server, name, tenant.project.id, "t-new-4", "2024-06-01T00:00:00Z", "2024-09-01T00:00:00Z");
+    return name;
   });
 
-  it("a pattern pages with limit=1000 while the cursor is truthy: 2,500 items in 3 requests", async () => {
+describe("openfn collections get", () => {
+  it("a pattern pages with limit=1000 while the cursor is truthy: 2,500 items in 3 requests", async ({ tenant, proxy, cli, expectWireMatches, bulkCollection: name }) => {
     const c = cli();
     const from = proxy.requests.length;
     const result = await c.get({ name, key: "bulk-*" });
@@ -86,7 +87,7 @@ describe("openfn collections get", () => {
     [{ limit: 3000 }, [1000, 1000, 1000], 2500],
     [{ limit: 7, pageSize: 3 }, [3, 3, 1], 7],
   ];
-  it.each(combos)("--page-size/--limit %j: requests with limit=%j, %i items", async (options, limits, count) => {
+  it.for(combos)("--page-size/--limit %j: requests with limit=%j, %i items", async ([options, limits, count], { proxy, cli, expectWireMatches, bulkCollection: name }) => {
     const c = cli();
     const from = proxy.requests.length;
     const result = await c.get({ name, key: "bulk-*", ...options });
@@ -101,7 +102,7 @@ describe("openfn collections get", () => {
     expectWireMatches(c, from);
   });
 
-  it("--project-id and the time filters are sent as project_id, created_*, updated_*", async () => {
+  it("--project-id and the time filters are sent as project_id, created_*, updated_*", async ({ server, tenant, cli }) => {
     const timed = await tenant.collection();
     await seed(server, timed, tenant.project.id, [{ key: "t-old", value: "o" }, { key: "t-new", value: "n" }, { key: "t-upd", value: "u" }]);
     await setTimes(server, timed, tenant.project.id, "t-old", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z");
@@ -123,7 +124,7 @@ describe("openfn collections get", () => {
     expect(c.lines()[1]).toBe(`GET ${P(timed)}?key=t-*&limit=1000&created_before=2024-03-01T00%3A00%3A00.000Z&updated_after=2023-01-01T00%3A00%3A00Z`);
   });
 
-  it("a single key is read through the list route (?key=<key>&limit=1000), never /<key>, and prints its value", async () => {
+  it("a single key is read through the list route (?key=<key>&limit=1000), never /<key>, and prints its value", async ({ server, tenant, cli, keysOf }) => {
     const single = await tenant.collection();
     await seed(server, single, tenant.project.id, [
       { key: "k1", value: { name: "Ada", n: 1 } },
@@ -146,7 +147,7 @@ describe("openfn collections get", () => {
     expect(await keysOf(single)).toEqual(["k1", "k10", "k1x", "raw"]);
   });
 
-  it("keys with \\ / .. % _ U+FEFF spaces quotes and unicode are exact through the query string", async () => {
+  it("keys with \\ / .. % _ U+FEFF spaces quotes and unicode are exact through the query string", async ({ server, tenant, cli, keysOf }) => {
     const hostile = await tenant.collection();
     const pairs: [string, string][] = [
       ["a\\b", "a/b"],
@@ -171,7 +172,7 @@ describe("openfn collections get", () => {
 });
 
 describe("openfn collections set", () => {
-  it("--items sends POST ?key=&limit=1000 with {items} of JSON-stringified values; the server writes them (200)", async () => {
+  it("--items sends POST ?key=&limit=1000 with {items} of JSON-stringified values; the server writes them (200)", async ({ server, tenant, proxy, cli, expectWireMatches }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "b", value: "old" }]);
     const before = await storedItems(server, tenant.project.id, name);
@@ -196,7 +197,7 @@ describe("openfn collections set", () => {
     expect(await c.get({ name, key: "*" })).toEqual(file);
   });
 
-  it("--items with --project-id sends project_id after limit and is accepted", async () => {
+  it("--items with --project-id sends project_id after limit and is accepted", async ({ tenant, cli, keysOf }) => {
     const name = await tenant.collection();
     const c = cli();
     const answer = await c.set({ name, itemsFileText: '{"p":1}', projectId: tenant.project.id });
@@ -205,7 +206,7 @@ describe("openfn collections set", () => {
     expect(await keysOf(name)).toEqual(["p"]);
   });
 
-  it("KEY VALUE sends POST ?key=<KEY>&limit=1000 with the file's JSON re-stringified", async () => {
+  it("KEY VALUE sends POST ?key=<KEY>&limit=1000 with the file's JSON re-stringified", async ({ server, tenant, cli, keysOf }) => {
     const name = await tenant.collection();
     const c = cli();
     const answer = await c.set({ name, key: "patient-1", valueFileText: '{ "name": "Ada",\n  "n": 1 }\n' });
@@ -224,16 +225,7 @@ describe("openfn collections set", () => {
 });
 
 describe("openfn collections remove", () => {
-  async function timedCollection(): Promise<string> {
-    const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, ["t-old-1", "t-old-2", "t-new-3", "t-new-4", "x-new"].map((key) => ({ key, value: key })));
-    for (const k of ["t-old-1", "t-old-2"]) await setTimes(server, name, tenant.project.id, k, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z");
-    for (const k of ["t-new-3", "x-new"]) await setTimes(server, name, tenant.project.id, k, "2024-06-01T00:00:00Z", "2024-06-01T00:00:00Z");
-    await setTimes(server, name, tenant.project.id, "t-new-4", "2024-06-01T00:00:00Z", "2024-09-01T00:00:00Z");
-    return name;
-  }
-
-  it("a pattern with time filters sends DELETE ?key=<pattern>&limit=1000&created_after=…&updated_before=… and deletes exactly those", async () => {
+  it("a pattern with time filters sends DELETE ?key=<pattern>&limit=1000&created_after=…&updated_before=… and deletes exactly those", async ({ proxy, cli, keysOf, expectWireMatches, timedCollection }) => {
     const name = await timedCollection();
     const c = cli();
     const from = proxy.requests.length;
@@ -254,7 +246,7 @@ describe("openfn collections remove", () => {
     expect(await keysOf(name)).toEqual(["x-new"]);
   });
 
-  it("a pattern without filters deletes every match; --project-id is not sent by the CLI's remove", async () => {
+  it("a pattern without filters deletes every match; --project-id is not sent by the CLI's remove", async ({ server, tenant, cli, keysOf }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, ["p-1", "p-2", "p-3", "q-1"].map((key) => ({ key, value: key })));
     const c = cli();
@@ -263,7 +255,7 @@ describe("openfn collections remove", () => {
     expect(await keysOf(name)).toEqual(["q-1"]);
   });
 
-  it("a single key sends DELETE ?key=<key>&limit=1000 and deletes exactly that item; a missing key deletes nothing", async () => {
+  it("a single key sends DELETE ?key=<key>&limit=1000 and deletes exactly that item; a missing key deletes nothing", async ({ server, tenant, cli, keysOf }) => {
     const name = await tenant.collection();
     const keys = ["gone", "gone2", "gon", "Gone", "a\\b", "a/b", "100%", "100%25"];
     await seed(server, name, tenant.project.id, keys.map((key) => ({ key, value: key })));
@@ -279,7 +271,7 @@ describe("openfn collections remove", () => {
     expect(await keysOf(name)).toEqual(["gone2", "gon", "Gone", "a/b", "100%25"]);
   });
 
-  it("--dry-run lists the matching keys through GET ?key=<pattern>&limit=1000 (time filters not sent) and deletes nothing", async () => {
+  it("--dry-run lists the matching keys through GET ?key=<pattern>&limit=1000 (time filters not sent) and deletes nothing", async ({ tenant, cli, keysOf, timedCollection }) => {
     const name = await timedCollection();
     const c = cli();
     const keys = await c.remove({ name, key: "t-*", dryRun: true, createdAfter: "2024-03-01T00:00:00Z", projectId: tenant.project.id });
@@ -291,7 +283,7 @@ describe("openfn collections remove", () => {
 });
 
 describe("errors as the CLI reports them", () => {
-  it("an unknown collection is 404 on get, set and remove ('404: collection not found')", async () => {
+  it("an unknown collection is 404 on get, set and remove ('404: collection not found')", async ({ cli }) => {
     const c = cli();
     for (const work of [
       () => c.get({ name: "no-such-collection", key: "*" }),
@@ -315,7 +307,7 @@ describe("errors as the CLI reports them", () => {
     expect(c.log.map((l) => JSON.parse(l.response.text))).toEqual(Array(6).fill({ error: "Not Found" }));
   });
 
-  it("a bad token is 401 on get, set and remove ('Error from server: 401', body {error: Unauthorized})", async () => {
+  it("a bad token is 401 on get, set and remove ('Error from server: 401', body {error: Unauthorized})", async ({ server, tenant, cli }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "k", value: 1 }]);
     const c = cli("not-a-token");
@@ -332,7 +324,7 @@ describe("errors as the CLI reports them", () => {
     expect(await storedItems(server, tenant.project.id, name)).toMatchObject([{ key: "k", value: "1" }]);
   });
 
-  it("a viewer's set and remove are 403 ('Error from server: 403'); nothing changes", async () => {
+  it("a viewer's set and remove are 403 ('Error from server: 403'); nothing changes", async ({ server, tenant, cli }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [{ key: "k", value: 1 }]);
     const c = cli(tenant.users.viewer.token);
@@ -346,7 +338,7 @@ describe("errors as the CLI reports them", () => {
 });
 
 describe("the client's request lines are what undici writes", () => {
-  it("undici's request(url, {query}) puts the same bytes on the wire as test/support/openfn-cli.ts", async () => {
+  it("undici's request(url, {query}) puts the same bytes on the wire as test/support/openfn-cli.ts", async ({ tenant, proxy }) => {
     // undici comes with @openfn/language-collections; without it there is nothing to compare.
     const undici = await import("undici").catch(() => undefined);
     if (!undici) return;

@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { it } from "../support/fixtures.js";
 import { rawRequest } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // SPEC §6: rate limits count what a caller does: one bucket per verified token (not per spelling of it),
 // every call of a tRPC batch, and failed authentication per client address.
 
-let server: TestServer;
-let tenant: Tenant;
-beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMIT_PER_MINUTE: "3", AUTH_FAILURES_PER_MINUTE: "4" });
-  tenant = await createTenant(server.services);
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
+it.override({ serverEnv: { RATE_LIMIT_PER_MINUTE: "3", AUTH_FAILURES_PER_MINUTE: "4" } });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -31,7 +21,7 @@ function respelled(token: string): string {
 }
 
 describe("rate limits per caller", () => {
-  it("another spelling of one token's signature is the same token and shares its bucket", async () => {
+  it("another spelling of one token's signature is the same token and shares its bucket", async ({ server, tenant }) => {
     const { token } = tenant.users.viewer;
     const other = respelled(token);
     expect(other).not.toBe(token);
@@ -43,7 +33,7 @@ describe("rate limits per caller", () => {
     expect(over.body.code).toBe("TOO_MANY_REQUESTS");
   });
 
-  it("a tRPC batch costs one per call", async () => {
+  it("a tRPC batch costs one per call", async ({ server, tenant }) => {
     const headers = tenant.users.editor.headers;
     const four = await fetch(`${server.url}/trpc/collections.list,collections.list,collections.list,collections.list?batch=1&input=%7B%7D`, { headers });
     expect(four.status).toBe(429);
@@ -52,7 +42,7 @@ describe("rate limits per caller", () => {
     expect(three.headers.get("ratelimit-remaining")).toBe("0");
   });
 
-  it("failed authentications are limited per client address, without a bucket per bad token", async () => {
+  it("failed authentications are limited per client address, without a bucket per bad token", async ({ server, tenant }) => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await rawRequest(server, "GET", "/collections", bearer(`garbage.${i}.x`))).status);
     expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);

@@ -1,33 +1,30 @@
 import { request } from "node:http";
 import { createTRPCClient, httpBatchStreamLink, TRPCClientError } from "@trpc/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { AppRouter } from "../../server/router.js";
 import { openStreamCount } from "../../server/http/stream-slots.js";
+import { test } from "../support/fixtures.js";
 import { seed } from "../support/items.js";
 import { rawRequest } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { startTestServer } from "../support/server.js";
 import { drain, openSocket, pausedGet, sleep } from "../support/sockets.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
+import { createTenant } from "../support/tenant.js";
 
 // SPEC §6 limits that are not about a body's content: timeouts, body size while streaming, streams
 // per token, rate limiting.
 
-let server: TestServer;
-let tenant: Tenant;
-let name: string;
-beforeAll(async () => {
-  server = await startTestServer({ MAX_BODY_BYTES: "4096", HEADERS_TIMEOUT_MS: "400", REQUEST_TIMEOUT_MS: "800", MAX_STREAMS_PER_TOKEN: "2", STREAM_BATCH_SIZE: "50" });
-  tenant = await createTenant(server.services);
-  name = await tenant.collection();
+/** A collection of 1,500 items of 10 kB each. */
+const it = test.extend("collection", { scope: "file" }, async ({ server, tenant }) => {
+  const name = await tenant.collection();
   await seed(server, name, tenant.project.id, Array.from({ length: 1500 }, (_, i) => ({ key: `k${i}`, value: { pad: "p".repeat(10_000) } })));
+  return name;
 });
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
+it.override({
+  serverEnv: { MAX_BODY_BYTES: "4096", HEADERS_TIMEOUT_MS: "400", REQUEST_TIMEOUT_MS: "800", MAX_STREAMS_PER_TOKEN: "2", STREAM_BATCH_SIZE: "50" },
 });
 
 describe("request body size (MAX_BODY_BYTES)", () => {
-  it("413 while the body streams in, before it is all sent, and the connection closes", async () => {
+  it("413 while the body streams in, before it is all sent, and the connection closes", async ({ server, tenant, collection: name }) => {
     const { hostname, port } = new URL(server.url);
     let sent = 0;
     const answer = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
@@ -52,7 +49,7 @@ describe("request body size (MAX_BODY_BYTES)", () => {
     expect(sent).toBeLessThan(10_000_000);
   });
 
-  it("413 from the declared Content-Length alone, with Connection: close", async () => {
+  it("413 from the declared Content-Length alone, with Connection: close", async ({ server, tenant, collection: name }) => {
     const { socket, closed } = await openSocket(server.url);
     socket.write(`POST /collections/${name} HTTP/1.1\r\nHost: x\r\nAuthorization: ${tenant.users.editor.headers.authorization}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[`);
     const text = await closed;
@@ -63,7 +60,7 @@ describe("request body size (MAX_BODY_BYTES)", () => {
 });
 
 describe("timeouts (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS)", () => {
-  it("408 naming the limits when the headers do not arrive in time", async () => {
+  it("408 naming the limits when the headers do not arrive in time", async ({ server }) => {
     const { socket, closed } = await openSocket(server.url);
     socket.write("GET /health HTTP/1.1\r\nHost: x\r\n");
     const started = Date.now();
@@ -73,7 +70,7 @@ describe("timeouts (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS)", () => {
     expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toEqual({ code: "TIMEOUT", message: expect.stringMatching(/HEADERS_TIMEOUT_MS.*REQUEST_TIMEOUT_MS/) });
   });
 
-  it("408 when the body stalls, and nothing is written", async () => {
+  it("408 when the body stalls, and nothing is written", async ({ server, tenant, collection: name }) => {
     const { socket, closed } = await openSocket(server.url);
     socket.write(`POST /collections/${name} HTTP/1.1\r\nHost: x\r\nAuthorization: ${tenant.users.editor.headers.authorization}\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n[{"key":"stalled",`);
     const text = await closed;
@@ -83,7 +80,7 @@ describe("timeouts (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS)", () => {
     expect(r.body.results).toEqual([]);
   });
 
-  it("a slow but steady response is not cut by the request timeout", async () => {
+  it("a slow but steady response is not cut by the request timeout", async ({ server, tenant, collection: name }) => {
     const stream = await pausedGet(`${server.url}/collections/${name}`, tenant.users.viewer.headers);
     await sleep(1200); // past REQUEST_TIMEOUT_MS, with the response half sent
     const { text, complete } = await drain(stream.res);
@@ -93,7 +90,7 @@ describe("timeouts (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS)", () => {
 });
 
 describe("concurrent streams per token (MAX_STREAMS_PER_TOKEN)", () => {
-  it("429 naming the limit for a third open stream of one token; other tokens are not affected; slots come back", async () => {
+  it("429 naming the limit for a third open stream of one token; other tokens are not affected; slots come back", async ({ server, tenant, collection: name }) => {
     const path = `${server.url}/collections/${name}`;
     const a = await pausedGet(path, tenant.users.viewer.headers);
     const b = await pausedGet(`${server.url}/lightning/collections/${name}?limit=1500`, tenant.users.viewer.headers);
@@ -130,7 +127,7 @@ describe("concurrent streams per token (MAX_STREAMS_PER_TOKEN)", () => {
 });
 
 describe("rate limiting (RATE_LIMIT_PER_MINUTE)", () => {
-  it("is off by default: no RateLimit headers", async () => {
+  it("is off by default: no RateLimit headers", async ({ server, tenant }) => {
     const r = await rawRequest(server, "GET", "/collections", tenant.users.viewer.headers);
     expect(r.status).toBe(200);
     expect(r.headers.get("ratelimit-limit")).toBeNull();

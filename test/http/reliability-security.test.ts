@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.js";
 import { assertNoInternals, rawRequest } from "../support/raw.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createTenant, type Tenant } from "../support/tenant.js";
 
 // Security hygiene (SPEC §6): no internals in answers, no token in the logs, security headers on /docs.
 
-let server: TestServer;
-let tenant: Tenant;
-let name: string;
-beforeAll(async () => {
-  server = await startTestServer({ LOG_LEVEL: "debug" });
-  tenant = await createTenant(server.services);
-  name = await tenant.collection();
-});
-afterAll(async () => {
-  await tenant?.cleanup();
-  await server?.close();
-});
+const it = test.extend("collection", { scope: "file" }, ({ tenant }) => tenant.collection());
+it.override({ serverEnv: { LOG_LEVEL: "debug" } });
 
 describe("security hygiene", () => {
-  it("never logs a token, whether it is accepted, refused or malformed", async () => {
+  it("never logs a token, whether it is accepted, refused or malformed", async ({ server, tenant, collection: name }) => {
     const token = tenant.users.editor.token;
     const forged = token.slice(0, -4) + "AAAA";
     const json = { "content-type": "application/json" };
@@ -36,7 +25,7 @@ describe("security hygiene", () => {
     expect(logged).not.toMatch(/Bearer/i);
   });
 
-  it("answers show no stack, SQL or file path, even for input that reaches the database", async () => {
+  it("answers show no stack, SQL or file path, even for input that reaches the database", async ({ server, tenant, collection: name }) => {
     const auth = tenant.users.owner.headers;
     for (const path of [
       `/collections/${name}/${encodeURIComponent("'; SELECT pg_sleep(1); --")}`,
@@ -53,7 +42,7 @@ describe("security hygiene", () => {
     }
   });
 
-  it("/docs carries security headers", async () => {
+  it("/docs carries security headers", async ({ server }) => {
     for (const path of ["/docs", "/docs/init.js", "/docs/swagger-ui.css"]) {
       const r = await rawRequest(server, "GET", path);
       expect(r.status).toBe(200);

@@ -1,32 +1,25 @@
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { describe, expect } from "vitest";
+import { it } from "../support/fixtures.js";
+import { startTestServer } from "../support/server.js";
 
 // What every caller sees of the server before any collection: health, the documents, the error body.
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-
 describe("HTTP surface", () => {
-  it("GET /health answers 200 when the database answers", async () => {
+  it("GET /health answers 200 when the database answers", async ({ server }) => {
     const res = await fetch(`${server.url}/health`);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { status: string }).status).toBe("ok");
   });
 
-  it("serves the committed openapi.json", async () => {
+  it("serves the committed openapi.json", async ({ server }) => {
     const res = await fetch(`${server.url}/openapi.json`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/application\/json/);
     expect(await res.text()).toBe(readFileSync(new URL("../../openapi.json", import.meta.url), "utf8"));
   });
 
-  it("serves /docs and its assets from the package, with security headers", async () => {
+  it("serves /docs and its assets from the package, with security headers", async ({ server }) => {
     const page = await fetch(`${server.url}/docs`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-security-policy")).toMatch(/default-src 'self'/);
@@ -39,12 +32,12 @@ describe("HTTP surface", () => {
     expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
   });
 
-  it.each([
+  it.for([
     ["GET", "/nope"],
     ["POST", "/nope/deeper"],
     ["GET", "/docs/../../etc/passwd"],
     ["DELETE", "/openapi"],
-  ])("answers %s %s with 404 and the error body", async (method, path) => {
+  ])("answers %s %s with 404 and the error body", async ([method, path], { server }) => {
     const res = await fetch(`${server.url}${path}`, { method });
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toMatch(/application\/json/);
