@@ -11,7 +11,9 @@ declare module "autocannon" {
     connections?: number;
     duration?: number;
     headers?: Record<string, string>;
-    requests?: (RawRequest & { setupRequest?: (req: RawRequest, context: Record<string, string>) => RawRequest })[];
+    requests?: (RawRequest & {
+      setupRequest?: (req: RawRequest, context: Record<string, string>) => RawRequest;
+    })[];
   }
   interface Histogram {
     average: number;

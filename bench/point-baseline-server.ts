@@ -7,7 +7,9 @@ import pg from "pg";
 // its token check's statement, which reads the item too (server/auth/user-tokens.ts): one statement each.
 // Started by bench/run.ts like the service (node --import tsx, PORT=0, a "listening" line on stdout).
 
-const collections = new Map(Object.entries(JSON.parse(process.env.BENCH_COLLECTIONS ?? "{}") as Record<string, string>));
+const collections = new Map(
+  Object.entries(JSON.parse(process.env.BENCH_COLLECTIONS ?? "{}") as Record<string, string>),
+);
 const max = Number(process.env.DB_POOL_SIZE ?? 10);
 const pool = process.env.BENCH_PG_URL
   ? new pg.Pool({ connectionString: process.env.BENCH_PG_URL, max })
@@ -28,7 +30,8 @@ interface Row {
   updated: string;
 }
 
-const itemJson = (r: Row) => `{"key":${JSON.stringify(r.key)},"value":${r.value},"created":"${r.created}","updated":"${r.updated}"}`;
+const itemJson = (r: Row) =>
+  `{"key":${JSON.stringify(r.key)},"value":${r.value},"created":"${r.created}","updated":"${r.updated}"}`;
 
 const server = http.createServer(async (req, res) => {
   try {
@@ -40,7 +43,12 @@ const server = http.createServer(async (req, res) => {
     }
     const { rows } = await pool.query<Row>(sql, [id, decodeURIComponent(m[2]!), "0", 1000, 0]);
     const body = `{"results":[${rows.map(itemJson).join(",")}],"end_offset":${rows.length},"cursor":null}`;
-    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body);
+    res
+      .writeHead(200, {
+        "content-type": "application/json; charset=utf-8",
+        "content-length": Buffer.byteLength(body),
+      })
+      .end(body);
   } catch (e) {
     res.writeHead(500).end(String(e));
   }

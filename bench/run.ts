@@ -4,7 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildReport, type Figures } from "./lib/report.js";
 import { buildDist, repoRoot, serviceScript, startNodeProcess, type NodeProcess } from "./lib/processes.js";
-import { createTenant, fillCollection, mintTokens, openPool, poolEnv, removeBenchData, type Storage } from "./lib/setup.js";
+import {
+  createTenant,
+  fillCollection,
+  mintTokens,
+  openPool,
+  poolEnv,
+  removeBenchData,
+  type Storage,
+} from "./lib/setup.js";
 import { formatTable, ms } from "./lib/stats.js";
 import { patternKinds, runPatterns } from "./scenarios/patterns.js";
 import { pointReads } from "./scenarios/point.js";
@@ -22,18 +30,40 @@ if (args.includes("--soak")) {
     console.error("bench/soak.ts does not exist (yet): there is no soak test to run");
     process.exit(2);
   }
-  const child = spawn(process.execPath, ["--import", "tsx", soak, ...args.filter((a) => a !== "--soak")], { cwd: repoRoot, stdio: "inherit" });
+  const child = spawn(process.execPath, ["--import", "tsx", soak, ...args.filter((a) => a !== "--soak")], {
+    cwd: repoRoot,
+    stdio: "inherit",
+  });
   child.on("close", (code) => process.exit(code ?? 1));
 } else {
-  const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+  const only = args
+    .find((a) => a.startsWith("--only="))
+    ?.slice("--only=".length)
+    .split(",");
   await main(args.includes("--quick"), (scenario) => !only || only.includes(scenario), only !== undefined);
 }
 
 /** `--only=upsert,stream,patterns,point` runs some scenarios (while profiling); the default runs all. */
 async function main(quick: boolean, runs: (scenario: string) => boolean, partial: boolean) {
   const sizes = quick
-    ? { upsert: 20_000, upsertRuns: 3, big: 100_000, small: 10_000, patternRequests: 50, pointSeconds: 5, warmSeconds: 1 }
-    : { upsert: 200_000, upsertRuns: 3, big: 1_000_000, small: 10_000, patternRequests: 200, pointSeconds: 20, warmSeconds: 3 };
+    ? {
+        upsert: 20_000,
+        upsertRuns: 3,
+        big: 100_000,
+        small: 10_000,
+        patternRequests: 50,
+        pointSeconds: 5,
+        warmSeconds: 1,
+      }
+    : {
+        upsert: 200_000,
+        upsertRuns: 3,
+        big: 1_000_000,
+        small: 10_000,
+        patternRequests: 200,
+        pointSeconds: 20,
+        warmSeconds: 3,
+      };
   const dataDir = mkdtempSync(join(tmpdir(), "collections-bench-"));
   const storage: Storage = process.env.DATABASE_URL
     ? { kind: "postgresql", databaseUrl: process.env.DATABASE_URL, dataDir }
@@ -63,17 +93,32 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
     // collection lock costs: writers of new keys into one collection take turns (server/services/items.ts).
     // Each configuration runs `upsertRuns` times, baseline and service in turn on fresh collections; the
     // run with the median ratio is reported (the machine is shared: single runs vary by ±15%).
-    for (const [clients, spread] of data ? ([[1, 1], [4, 1], [4, 4]] as const) : []) {
+    for (const [clients, spread] of data
+      ? ([
+          [1, 1],
+          [4, 1],
+          [4, 4],
+        ] as const)
+      : []) {
       const label = `${clients} client(s), ${spread} collection(s)`;
       const repeats: { service: UpsertFigures; baseline: UpsertFigures }[] = [];
       for (let run = 1; run <= sizes.upsertRuns; run++) {
         const names = Array.from({ length: spread }, (_, i) => `up-${clients}x${spread}-${i}-r${run}`);
-        step(`upsert: ${sizes.upsert} items + ${sizes.upsert} updates, ${label}, run ${run}/${sizes.upsertRuns}: baseline`);
+        step(
+          `upsert: ${sizes.upsert} items + ${sizes.upsert} updates, ${label}, run ${run}/${sizes.upsertRuns}: baseline`,
+        );
         const ids = await Promise.all(names.map((n) => tenant.collection(`${n}-pg`)));
         const baseline = await upsertThroughPg(db, ids, data!, clients);
         step(`upsert: ${label}, run ${run}/${sizes.upsertRuns}: service`);
         await Promise.all(names.map((n) => tenant.collection(`${n}-svc`)));
-        const svc = await upsertThroughService(service.url, service.pid, tenant.token, names.map((n) => `${n}-svc`), data!, clients);
+        const svc = await upsertThroughService(
+          service.url,
+          service.pid,
+          tenant.token,
+          names.map((n) => `${n}-svc`),
+          data!,
+          clients,
+        );
         repeats.push({ service: svc, baseline });
       }
       const ratioOf = (r: (typeof repeats)[number]) => r.service.itemsPerSec / r.baseline.itemsPerSec;
@@ -82,7 +127,10 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
     }
 
     const collections: Record<string, { name: string; id: string; items: number }> = {};
-    for (const [label, items] of [["small", sizes.small], ["big", sizes.big]] as const) {
+    for (const [label, items] of [
+      ["small", sizes.small],
+      ["big", sizes.big],
+    ] as const) {
       const name = `read-${items}`;
       const id = await tenant.collection(name);
       const t = process.hrtime.bigint();
@@ -90,8 +138,12 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
       step(`filled ${name} with ${items} items in ${Math.round(ms(t))} ms`);
       collections[label] = { name, id, items };
     }
-    const { small, big } = collections as Record<"small" | "big", { name: string; id: string; items: number }>;
-    if (runs("stream")) await streamThroughService(service.url, tenant.token, small.name, small.items, service.pid); // warm-up
+    const { small, big } = collections as Record<
+      "small" | "big",
+      { name: string; id: string; items: number }
+    >;
+    if (runs("stream"))
+      await streamThroughService(service.url, tenant.token, small.name, small.items, service.pid); // warm-up
     for (const c of runs("stream") ? [small, big] : []) {
       step(`stream ${c.items} items: COPY baseline`);
       const baseline = await streamThroughCopy(db, c.id, c.items);
@@ -102,12 +154,21 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
 
     for (const kind of runs("patterns") ? patternKinds(big.items) : []) {
       step(`pattern ${kind.name}: ${sizes.patternRequests} requests over HTTP and through SQL`);
-      const p = await runPatterns(db, service.url, tenant.token, big.name, big.id, kind, sizes.patternRequests);
+      const p = await runPatterns(
+        db,
+        service.url,
+        tenant.token,
+        big.name,
+        big.id,
+        kind,
+        sizes.patternRequests,
+      );
       figures.patterns.push(p);
       plans.push(p.plan);
     }
 
-    if (runs("point")) figures.point = await pointScenario(storage, service, connectionTokens, big, sizes, step);
+    if (runs("point"))
+      figures.point = await pointScenario(storage, service, connectionTokens, big, sizes, step);
 
     step("removing the benchmark's data");
     await db.query("DELETE FROM projects WHERE id = $1::uuid", [tenant.projectId]);
@@ -124,17 +185,42 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
 
   const report = buildReport(figures, storage.kind === "postgresql");
   console.log("\nQuery plans (EXPLAIN ANALYZE of the statement the service runs):\n" + plans.join("\n\n"));
-  console.log(`\nResults (${storage.kind}${quick ? ", quick" : ""}; ratio = service / baseline; targets judged on PostgreSQL only)\n`);
+  console.log(
+    `\nResults (${storage.kind}${quick ? ", quick" : ""}; ratio = service / baseline; targets judged on PostgreSQL only)\n`,
+  );
   console.log(formatTable(report.rows));
   const resultsDir = join(repoRoot, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${new Date().toISOString().slice(0, 10)}-${storage.kind}${quick ? "-quick" : ""}${partial ? "-partial" : ""}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), storage: storage.kind, quick, sizes, figures, ratios: report.ratios, targets: report.targets }, null, 2) + "\n");
+  const file = join(
+    resultsDir,
+    `${new Date().toISOString().slice(0, 10)}-${storage.kind}${quick ? "-quick" : ""}${partial ? "-partial" : ""}.json`,
+  );
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        storage: storage.kind,
+        quick,
+        sizes,
+        figures,
+        ratios: report.ratios,
+        targets: report.targets,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
   const missed = report.targets.filter((t) => !t.met).map((t) => t.name);
-  if (report.targets.length) console.log(`\ntargets: ${report.targets.length - missed.length}/${report.targets.length} met${missed.length ? `; missed: ${missed.join(", ")}` : ""}`);
+  if (report.targets.length)
+    console.log(
+      `\ntargets: ${report.targets.length - missed.length}/${report.targets.length} met${missed.length ? `; missed: ${missed.join(", ")}` : ""}`,
+    );
   console.log(`figures written to ${file}`);
   const ratio = (r: number | null) => (r === null ? "not-run" : String(r));
-  console.log(`ratios: upsert=${ratio(report.ratios.upsert)} stream=${ratio(report.ratios.stream)} point=${ratio(report.ratios.point)}`);
+  console.log(
+    `ratios: upsert=${ratio(report.ratios.upsert)} stream=${ratio(report.ratios.stream)} point=${ratio(report.ratios.point)}`,
+  );
 }
 
 async function pointScenario(
@@ -152,9 +238,18 @@ async function pointScenario(
   });
   let baseline;
   try {
-    step(`point reads: ${sizes.pointSeconds} s x 32 connections, hand-written server (pid ${baselineServer.pid})`);
+    step(
+      `point reads: ${sizes.pointSeconds} s x 32 connections, hand-written server (pid ${baselineServer.pid})`,
+    );
     await pointReads(baselineServer.url, baselineServer.pid, tokens, big.name, big.items, sizes.warmSeconds);
-    baseline = await pointReads(baselineServer.url, baselineServer.pid, tokens, big.name, big.items, sizes.pointSeconds);
+    baseline = await pointReads(
+      baselineServer.url,
+      baselineServer.pid,
+      tokens,
+      big.name,
+      big.items,
+      sizes.pointSeconds,
+    );
   } finally {
     await baselineServer.stop();
   }

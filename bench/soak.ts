@@ -29,21 +29,38 @@ function option(name: string, fallback: number): number {
 const durationSeconds = option("duration", 300);
 const rate = option("rate", 40);
 const dataDir = mkdtempSync(join(tmpdir(), "collections-soak-"));
-const env = { ...process.env, PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info", NODE_ENV: "production" };
+const env = {
+  ...process.env,
+  PORT: "0",
+  HOST: "127.0.0.1",
+  DATA_DIR: dataDir,
+  LOG_LEVEL: "info",
+  NODE_ENV: "production",
+};
 
 function runCli(args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [adminScript, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [adminScript, ...args], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`admin ${args[0]} failed: ${err}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`admin ${args[0]} failed: ${err}`)),
+    );
   });
 }
 
 function startService(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [serviceScript], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [serviceScript], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     let buffered = "";
     child.stdout!.on("data", (d) => {
@@ -67,17 +84,21 @@ function startService(): Promise<{ child: ChildProcess; url: string }> {
 
 /** Resident memory of a process, in MiB (Linux /proc). */
 function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!;
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"))!;
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   await buildDist();
   const service = await startService();
-  if (new URL(service.url).hostname !== "127.0.0.1") throw new Error(`refusing to load ${service.url}: 127.0.0.1 only`);
+  if (new URL(service.url).hostname !== "127.0.0.1")
+    throw new Error(`refusing to load ${service.url}: 127.0.0.1 only`);
   const tag = randomUUID().slice(0, 8);
   const email = `soak-${tag}@soak.local`;
   const project = `soak-${tag}`;
@@ -91,26 +112,47 @@ async function main() {
 
   // 2,000 items to read and stream; writes go to their own keys so that the stream size stays stable.
   for (let b = 0; b < 2; b++) {
-    const items = Array.from({ length: 1000 }, (_, i) => ({ key: `seed-${b * 1000 + i}`, value: { n: b * 1000 + i, text: "x".repeat(200) } }));
+    const items = Array.from({ length: 1000 }, (_, i) => ({
+      key: `seed-${b * 1000 + i}`,
+      value: { n: b * 1000 + i, text: "x".repeat(200) },
+    }));
     const r = await fetch(base, { method: "POST", headers, body: JSON.stringify(items) });
     if (!r.ok) throw new Error(`seeding failed: ${r.status} ${await r.text()}`);
   }
 
   let writes = 0;
   const operations: { name: string; weight: number; run(): Promise<Response> }[] = [
-    { name: "read one", weight: 40, run: () => fetch(`${base}/seed-${Math.floor(Math.random() * 2000)}`, { headers }) },
+    {
+      name: "read one",
+      weight: 40,
+      run: () => fetch(`${base}/seed-${Math.floor(Math.random() * 2000)}`, { headers }),
+    },
     { name: "read page", weight: 15, run: () => fetch(`${base}/seed-1*?limit=100`, { headers }) },
     {
       name: "write 10",
       weight: 25,
       run: () => {
         const w = writes++ % 500; // a bounded key space: the table does not grow without end
-        return fetch(base, { method: "POST", headers, body: JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ key: `w-${w}-${i}`, value: { w, i, at: Date.now() } }))) });
+        return fetch(base, {
+          method: "POST",
+          headers,
+          body: JSON.stringify(
+            Array.from({ length: 10 }, (_, i) => ({ key: `w-${w}-${i}`, value: { w, i, at: Date.now() } })),
+          ),
+        });
       },
     },
-    { name: "delete 10", weight: 5, run: () => fetch(`${base}/w-${Math.floor(Math.random() * 500)}-*`, { method: "DELETE", headers }) },
+    {
+      name: "delete 10",
+      weight: 5,
+      run: () => fetch(`${base}/w-${Math.floor(Math.random() * 500)}-*`, { method: "DELETE", headers }),
+    },
     { name: "stream 2000", weight: 10, run: () => fetch(`${base}/seed-*`, { headers }) },
-    { name: "lightning page", weight: 5, run: () => fetch(`${service.url}/lightning/collections/soak?key=seed-*&limit=500`, { headers }) },
+    {
+      name: "lightning page",
+      weight: 5,
+      run: () => fetch(`${service.url}/lightning/collections/soak?key=seed-*&limit=500`, { headers }),
+    },
   ];
   const totalWeight = operations.reduce((n, o) => n + o.weight, 0);
   const pick = () => {
@@ -142,7 +184,9 @@ async function main() {
   const interval = 1000 / rate;
   let sent = 0;
   let memoryStart: number | undefined;
-  console.log(`soak: ${durationSeconds} s at ${rate} requests/s against ${service.url} (${process.env.DATABASE_URL ? "PostgreSQL" : "embedded"} storage)`);
+  console.log(
+    `soak: ${durationSeconds} s at ${rate} requests/s against ${service.url} (${process.env.DATABASE_URL ? "PostgreSQL" : "embedded"} storage)`,
+  );
   while (Date.now() - started < durationSeconds * 1000) {
     // Fixed rate (open loop): requests are sent on schedule whether or not earlier ones have answered.
     const due = started + sent * interval;
@@ -150,7 +194,8 @@ async function main() {
     const p = one().finally(() => inFlight.delete(p));
     inFlight.add(p);
     sent++;
-    if (memoryStart === undefined && Date.now() - started >= warmupMs) memoryStart = rssMiB(service.child.pid!);
+    if (memoryStart === undefined && Date.now() - started >= warmupMs)
+      memoryStart = rssMiB(service.child.pid!);
   }
   await Promise.all(inFlight);
   await sleep(2000);
@@ -170,9 +215,13 @@ async function main() {
   console.log("operation        count    p50 ms   p99 ms");
   for (const [name, values] of latencies) {
     const sorted = [...values].sort((a, b) => a - b);
-    console.log(`${name.padEnd(15)} ${String(sorted.length).padStart(6)} ${percentile(sorted, 50).toFixed(1).padStart(9)} ${percentile(sorted, 99).toFixed(1).padStart(8)}`);
+    console.log(
+      `${name.padEnd(15)} ${String(sorted.length).padStart(6)} ${percentile(sorted, 50).toFixed(1).padStart(9)} ${percentile(sorted, 99).toFixed(1).padStart(8)}`,
+    );
   }
-  console.log(`service memory (RSS): start ${memoryStart.toFixed(1)} MiB (after ${(warmupMs / 1000).toFixed(0)} s warm-up), end ${memoryEnd.toFixed(1)} MiB, growth ${growth.toFixed(1)}%`);
+  console.log(
+    `service memory (RSS): start ${memoryStart.toFixed(1)} MiB (after ${(warmupMs / 1000).toFixed(0)} s warm-up), end ${memoryEnd.toFixed(1)} MiB, growth ${growth.toFixed(1)}%`,
+  );
   const ok = errorCount === 0 && growth <= 10;
   console.log(ok ? "soak: PASS" : "soak: FAIL (errors, or memory grew more than 10%)");
   process.exit(ok ? 0 : 1);

@@ -26,7 +26,9 @@ export type ErrorCode = keyof typeof errorStatus;
 export const errorCodes = Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]];
 
 export const issueSchema = z.object({
-  path: z.string().meta({ description: "The parameter, body field or item the issue is about", example: "limit" }),
+  path: z
+    .string()
+    .meta({ description: "The parameter, body field or item the issue is about", example: "limit" }),
   message: z.string(),
 });
 
@@ -34,7 +36,10 @@ export const errorBodySchema = z
   .object({
     code: z.enum(errorCodes).meta({ description: "Application error code; fixes the HTTP status" }),
     message: z.string().meta({ description: "What went wrong, naming the parameter or item at fault" }),
-    issues: z.array(issueSchema).optional().meta({ description: "One entry per invalid input, when there are several" }),
+    issues: z
+      .array(issueSchema)
+      .optional()
+      .meta({ description: "One entry per invalid input, when there are several" }),
   })
   .meta({
     id: "Error",
@@ -66,17 +71,20 @@ export const COLLECTION_NAME_MAX_LENGTH = 64;
 export const collectionNameSchema = z
   .string()
   .max(COLLECTION_NAME_MAX_LENGTH, `a collection name has at most ${COLLECTION_NAME_MAX_LENGTH} characters`)
-  .regex(collectionNamePattern, "a collection name is lower-case letters and digits, separated by single '-', '_' or '.'")
+  .regex(
+    collectionNamePattern,
+    "a collection name is lower-case letters and digits, separated by single '-', '_' or '.'",
+  )
   .meta({ description: "Collection name", example: "patients-2024" });
 
 export const uuidSchema = z.uuid();
 /** A UUID in either case (ids are stored in lower case), for checks that need no Zod issue. */
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const projectIdQuery = z
-  .uuid("project_id must be a UUID")
-  .optional()
-  .meta({ description: "Only look for the collection in this project (needed when the name exists in several of the caller's projects)" });
+export const projectIdQuery = z.uuid("project_id must be a UUID").optional().meta({
+  description:
+    "Only look for the collection in this project (needed when the name exists in several of the caller's projects)",
+});
 
 export const roleSchema = z.enum(["owner", "admin", "editor", "viewer"]);
 export type Role = z.infer<typeof roleSchema>;
@@ -85,7 +93,10 @@ export const tokenScopeSchema = z.enum(["read", "write"]);
 export type TokenScope = z.infer<typeof tokenScopeSchema>;
 
 /** ISO 8601 UTC with microseconds, as every timestamp leaves the service. */
-export const timestampSchema = z.string().meta({ description: "ISO 8601 UTC timestamp, microsecond precision", example: "2024-10-08T12:00:00.123456Z" });
+export const timestampSchema = z.string().meta({
+  description: "ISO 8601 UTC timestamp, microsecond precision",
+  example: "2024-10-08T12:00:00.123456Z",
+});
 
 /**
  * A query parameter of decimal digits only, as a number: no sign, exponent, hex, spaces or empty value
@@ -130,8 +141,10 @@ const filterDescriptions: Record<TimeDialect, Record<"after" | "before", (field:
       `Only items whose ${field} timestamp is at or before the end of this ISO 8601 instant's precision (\`2024-10-08\` includes all of that UTC day, \`…T12:00:00Z\` all of that second)`,
   },
   lightning: {
-    after: (field) => `Only items whose ${field} timestamp is >= this instant (full ISO 8601 date-time with offset)`,
-    before: (field) => `Only items whose ${field} timestamp is < this instant (full ISO 8601 date-time with offset)`,
+    after: (field) =>
+      `Only items whose ${field} timestamp is >= this instant (full ISO 8601 date-time with offset)`,
+    before: (field) =>
+      `Only items whose ${field} timestamp is < this instant (full ISO 8601 date-time with offset)`,
   },
 };
 

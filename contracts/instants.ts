@@ -26,7 +26,20 @@ function daysFromCivil(y: number, m: number, d: number): number {
 }
 
 function daysInMonth(y: number, m: number): number {
-  return [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
+  return [
+    31,
+    y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28,
+    31,
+    30,
+    31,
+    30,
+    31,
+    31,
+    30,
+    31,
+    30,
+    31,
+  ][m - 1]!;
 }
 
 const divFloor = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
@@ -37,11 +50,15 @@ export function parsePreciseInstant(text: string): PreciseInstant {
   const m = isoRe.exec(text);
   if (!m) throw new Error("must be an ISO 8601 date (2024-10-08) or date-time (2024-10-08T12:00:00Z)");
   const [, ys, mos, ds, hs, mis, ss, frac, offset] = m;
-  const y = Number(ys), mo = Number(mos), d = Number(ds);
+  const y = Number(ys),
+    mo = Number(mos),
+    d = Number(ds);
   if (y < 1) throw new Error("year must be between 0001 and 9999");
   if (mo < 1 || mo > 12) throw new Error(`month ${mos} does not exist`);
   if (d < 1 || d > daysInMonth(y, mo)) throw new Error(`day ${ds} does not exist in ${ys}-${mos}`);
-  const h = hs === undefined ? 0 : Number(hs), mi = mis === undefined ? 0 : Number(mis), s = ss === undefined ? 0 : Number(ss);
+  const h = hs === undefined ? 0 : Number(hs),
+    mi = mis === undefined ? 0 : Number(mis),
+    s = ss === undefined ? 0 : Number(ss);
   if (h > 23) throw new Error(`hour ${hs} is out of range`);
   if (mi > 59) throw new Error(`minute ${mis} is out of range`);
   if (s > 59) throw new Error(`second ${ss} is out of range`);
@@ -49,17 +66,22 @@ export function parsePreciseInstant(text: string): PreciseInstant {
   if (offset && offset !== "Z") {
     const sign = offset[0] === "-" ? -1 : 1;
     const digits = offset.slice(1).replace(":", "");
-    const oh = Number(digits.slice(0, 2)), om = digits.length > 2 ? Number(digits.slice(2)) : 0;
+    const oh = Number(digits.slice(0, 2)),
+      om = digits.length > 2 ? Number(digits.slice(2)) : 0;
     if (oh > 23 || om > 59) throw new Error(`offset ${offset} is out of range`);
     offsetMinutes = sign * (oh * 60 + om);
   }
   const unitNs =
-    hs === undefined ? 86_400n * 10n ** 9n
-    : ss === undefined ? 60n * 10n ** 9n
-    : frac === undefined ? 10n ** 9n
-    : 10n ** BigInt(9 - frac.length);
+    hs === undefined
+      ? 86_400n * 10n ** 9n
+      : ss === undefined
+        ? 60n * 10n ** 9n
+        : frac === undefined
+          ? 10n ** 9n
+          : 10n ** BigInt(9 - frac.length);
   const fracNs = frac === undefined ? 0n : BigInt(frac.padEnd(9, "0"));
-  const seconds = BigInt(daysFromCivil(y, mo, d)) * 86_400n + BigInt(h * 3600 + mi * 60 + s - offsetMinutes * 60);
+  const seconds =
+    BigInt(daysFromCivil(y, mo, d)) * 86_400n + BigInt(h * 3600 + mi * 60 + s - offsetMinutes * 60);
   const startNs = seconds * 10n ** 9n + fracNs;
   return { startUs: divCeil(startNs, NS_PER_US), endUs: divFloor(startNs + unitNs - 1n, NS_PER_US) };
 }
@@ -87,7 +109,8 @@ const fullDateTimeRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z
  * Throws a message naming the problem, also when the bound falls outside the years 0001 to 9999.
  */
 export function filterBound(text: string, side: "after" | "before", dialect: TimeDialect): string {
-  if (dialect === "lightning" && !fullDateTimeRe.test(text)) throw new Error("must be a full ISO 8601 date-time with an offset, e.g. 2024-10-08T12:00:00Z");
+  if (dialect === "lightning" && !fullDateTimeRe.test(text))
+    throw new Error("must be a full ISO 8601 date-time with an offset, e.g. 2024-10-08T12:00:00Z");
   const instant = parsePreciseInstant(text);
   return microsToIso(dialect === "rest" && side === "before" ? instant.endUs : instant.startUs);
 }

@@ -7,9 +7,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const standIn = join(mkdtempSync(join(tmpdir(), "prisma-engine-")), "schema-engine");
-writeFileSync(standIn, "#!/bin/sh\necho 'the schema engine runs as WebAssembly in this project (server/migrate.ts)' >&2\nexit 1\n", { mode: 0o755 });
+writeFileSync(
+  standIn,
+  "#!/bin/sh\necho 'the schema engine runs as WebAssembly in this project (server/migrate.ts)' >&2\nexit 1\n",
+  { mode: 0o755 },
+);
 const result = spawnSync("npx", ["--no-install", "prisma", "generate"], {
   stdio: "inherit",
-  env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: standIn, PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1" },
+  env: {
+    ...process.env,
+    PRISMA_SCHEMA_ENGINE_BINARY: standIn,
+    PRISMA_HIDE_UPDATE_MESSAGE: "1",
+    CHECKPOINT_DISABLE: "1",
+  },
 });
 process.exit(result.status ?? 1);

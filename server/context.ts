@@ -27,7 +27,12 @@ export interface AuthService {
   /** A user's tokens, newest first, revoked and expired ones included. */
   listUserTokens(userId: string): Promise<UserTokenInfo[]>;
   /** Throws AppError BAD_REQUEST for a ttl above RUN_TOKEN_MAX_TTL_SECONDS or an unusable run id. */
-  createRunToken(input: { projectId: string; runId?: string; ttlSeconds?: number; notAfter?: Date }): Promise<{ token: string; expiresAt: Date; runId: string }>;
+  createRunToken(input: {
+    projectId: string;
+    runId?: string;
+    ttlSeconds?: number;
+    notAfter?: Date;
+  }): Promise<{ token: string; expiresAt: Date; runId: string }>;
 }
 
 /** Everything a request handler may use, built once at boot (server/main.ts, test helpers). */

@@ -1,4 +1,13 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, chmodSync, existsSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+  chmodSync,
+  existsSync,
+} from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
@@ -57,7 +66,9 @@ function servingPool(config: StorageConfig): pg.Pool {
     connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS ?? 0,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout } : {}),
+    ...(statementTimeout > 0
+      ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout }
+      : {}),
   });
   pool.on("error", () => {}); // an idle client that lost its server; the next checkout reconnects
   return pool;
@@ -87,7 +98,10 @@ export function describeStorage(config: Pick<StorageConfig, "DATABASE_URL" | "DA
 
 /** Thrown by openDatabase({ create: false }) where no database of this service exists yet. */
 export class NoDatabaseError extends Error {
-  constructor(readonly storage: string, detail: string) {
+  constructor(
+    readonly storage: string,
+    detail: string,
+  ) {
     super(`There is no collections database in ${storage}: ${detail}`);
     this.name = "NoDatabaseError";
   }
@@ -138,7 +152,13 @@ function lockDataDir(dataDir: string): () => void {
   throw new Error(`Could not lock the data directory ${dataDir}`);
 }
 
-function poolDatabase(kind: StorageKind, location: string, pool: pg.Pool, migrationsApplied: string[], prepare = true): Database {
+function poolDatabase(
+  kind: StorageKind,
+  location: string,
+  pool: pg.Pool,
+  migrationsApplied: string[],
+  prepare = true,
+): Database {
   const adapter = new PrismaPg(pool);
   const prisma = new PrismaClient({ adapter });
   return {
@@ -178,27 +198,49 @@ export interface OpenOptions {
 export async function openDatabase(config: StorageConfig, options: OpenOptions = {}): Promise<Database> {
   if (config.DATABASE_URL) {
     // Migrations get a pool of their own, without the serving pool's statement timeout.
-    const migrationPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DB_POOL_SIZE, connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS ?? 0 });
+    const migrationPool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: config.DB_POOL_SIZE,
+      connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS ?? 0,
+    });
     migrationPool.on("error", () => {});
     let applied: string[] = [];
     const location = describeStorage(config);
     try {
       if (options.create === false) {
-        const { rows } = await migrationPool.query<{ found: boolean }>("SELECT to_regclass('_prisma_migrations') IS NOT NULL AS found");
-        if (!rows[0]?.found) throw new NoDatabaseError(location, "the database has no tables of this service yet (no migrations applied)");
+        const { rows } = await migrationPool.query<{ found: boolean }>(
+          "SELECT to_regclass('_prisma_migrations') IS NOT NULL AS found",
+        );
+        if (!rows[0]?.found)
+          throw new NoDatabaseError(
+            location,
+            "the database has no tables of this service yet (no migrations applied)",
+          );
       }
       const upToDate = await migrationsUpToDate(async (sql) => (await migrationPool.query(sql)).rows);
-      if (options.migrate && !upToDate) applied = await applyMigrations(new PrismaPg(migrationPool) as SqlMigrationAwareDriverAdapterFactory);
+      if (options.migrate && !upToDate)
+        applied = await applyMigrations(new PrismaPg(migrationPool) as SqlMigrationAwareDriverAdapterFactory);
     } finally {
       await migrationPool.end().catch(() => {});
     }
-    return poolDatabase("postgres", location, servingPool(config), applied, config.DB_PREPARED_STATEMENTS ?? true);
+    return poolDatabase(
+      "postgres",
+      location,
+      servingPool(config),
+      applied,
+      config.DB_PREPARED_STATEMENTS ?? true,
+    );
   }
 
   const holder = options.viaServerIfHeld ? dataDirHolder(config.DATA_DIR) : null;
   if (holder && existsSync(socketPath(config.DATA_DIR))) {
     // The server holds the directory; it applied the migrations when it started.
-    const pool = new pg.Pool({ host: socketDir(config.DATA_DIR), max: 1, user: "postgres", database: "postgres" });
+    const pool = new pg.Pool({
+      host: socketDir(config.DATA_DIR),
+      max: 1,
+      user: "postgres",
+      database: "postgres",
+    });
     pool.on("error", () => {});
     const location = `${describeStorage(config)} (through the socket of the server holding it, process ${holder})`;
     return poolDatabase("embedded-via-server", location, pool, []);
@@ -217,11 +259,17 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
   try {
     pglite = await PGlite.create({ dataDir: pgdataDir(config.DATA_DIR), extensions: { pg_trgm } });
     const lite = pglite;
-    const upToDate = await migrationsUpToDate(async (sql) => (await lite.query<{ migration_name: string; checksum: string }>(sql)).rows);
+    const upToDate = await migrationsUpToDate(
+      async (sql) => (await lite.query<{ migration_name: string; checksum: string }>(sql)).rows,
+    );
     if (options.migrate && !upToDate) applied = await applyMigrations(new PrismaPGlite(pglite));
     if (options.serveSocket) {
       rmSync(socketPath(config.DATA_DIR), { force: true });
-      socketServer = new PGLiteSocketServer({ db: pglite, path: socketPath(config.DATA_DIR), maxConnections: 8 });
+      socketServer = new PGLiteSocketServer({
+        db: pglite,
+        path: socketPath(config.DATA_DIR),
+        maxConnections: 8,
+      });
       await socketServer.start();
       chmodSync(socketPath(config.DATA_DIR), 0o600);
     }

@@ -12,14 +12,29 @@ const postgresUrl = z
 
 const optionalText = z.preprocess((v) => (v === "" ? undefined : v), z.string().optional());
 
-export const asymmetricAlgorithms = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
+export const asymmetricAlgorithms = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: z.preprocess((v) => (v === "" ? undefined : v), postgresUrl),
-  DATA_DIR: z.string().min(1).default("./data").transform((v) => resolve(v)),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default("./data")
+    .transform((v) => resolve(v)),
   DB_POOL_SIZE: int(1, 10),
   // Fail fast when PostgreSQL is unreachable or stuck (0 turns a timeout off).
   DB_CONNECT_TIMEOUT_MS: int(0, 5_000),
@@ -71,12 +86,21 @@ export const envSchema = z.object({
   CORS_ORIGINS: z
     .string()
     .optional()
-    .transform((v) => (v ?? "").split(",").map((o) => o.trim()).filter(Boolean))
+    .transform((v) =>
+      (v ?? "")
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
     .superRefine((origins, ctx) => {
-      if (origins.includes("*") && origins.length > 1) ctx.addIssue({ code: "custom", message: "`*` allows every origin: give it alone" });
+      if (origins.includes("*") && origins.length > 1)
+        ctx.addIssue({ code: "custom", message: "`*` allows every origin: give it alone" });
       for (const o of origins) {
         if (o !== "*" && !/^https?:\/\/[^/?#\s]+$/i.test(o)) {
-          ctx.addIssue({ code: "custom", message: `"${o}" is not an origin (scheme://host[:port], no path)` });
+          ctx.addIssue({
+            code: "custom",
+            message: `"${o}" is not an origin (scheme://host[:port], no path)`,
+          });
         }
       }
     })
@@ -97,13 +121,25 @@ export const envSchema = z.object({
   EXTERNAL_RUN_TOKEN_ALGORITHMS: z
     .string()
     .default("RS256,ES256")
-    .transform((v) => v.split(",").map((a) => a.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(asymmetricAlgorithms, "must list asymmetric JWS algorithms (RS*, PS*, ES*, EdDSA)")).min(1)),
+    .transform((v) =>
+      v
+        .split(",")
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.enum(asymmetricAlgorithms, "must list asymmetric JWS algorithms (RS*, PS*, ES*, EdDSA)"))
+        .min(1),
+    ),
   EXTERNAL_RUN_TOKEN_PUBLIC_KEY: optionalText,
   EXTERNAL_RUN_TOKEN_PUBLIC_KEY_FILE: optionalText,
   EXTERNAL_RUN_TOKEN_JWKS_FILE: optionalText,
   EXTERNAL_RUN_TOKEN_JWKS_URL: optionalText.refine(
-    (v) => v === undefined || /^https:\/\//.test(v) || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(v),
+    (v) =>
+      v === undefined ||
+      /^https:\/\//.test(v) ||
+      /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(v),
     "must be an https:// URL (http:// only for localhost)",
   ),
 });
@@ -120,9 +156,7 @@ export class ConfigError extends Error {
 export function parseEnv(source: Record<string, string | undefined>): Env {
   const result = envSchema.safeParse(source);
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
-    );
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
   }
   return result.data;
 }

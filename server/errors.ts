@@ -16,12 +16,16 @@ export class AppError extends Error {
   }
 
   toBody(): ErrorBody {
-    return this.issues?.length ? { code: this.code, message: this.message, issues: this.issues } : { code: this.code, message: this.message };
+    return this.issues?.length
+      ? { code: this.code, message: this.message, issues: this.issues }
+      : { code: this.code, message: this.message };
   }
 }
 
-export const badRequest = (message: string, issues?: { path: string; message: string }[]) => new AppError("BAD_REQUEST", message, issues);
-export const unauthorized = (message = "Missing or invalid credentials") => new AppError("UNAUTHORIZED", message);
+export const badRequest = (message: string, issues?: { path: string; message: string }[]) =>
+  new AppError("BAD_REQUEST", message, issues);
+export const unauthorized = (message = "Missing or invalid credentials") =>
+  new AppError("UNAUTHORIZED", message);
 export const forbidden = (message: string) => new AppError("FORBIDDEN", message);
 export const notFound = (message: string) => new AppError("NOT_FOUND", message);
 export const conflict = (message: string) => new AppError("CONFLICT", message);
@@ -35,8 +39,32 @@ export function isDatabaseUnavailable(e: unknown): boolean {
     const err = cur as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown };
     const code = typeof err.code === "string" ? err.code : "";
     const msg = typeof err.message === "string" ? err.message : "";
-    if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "57P01", "57P02", "57P03", "08000", "08003", "08006", "P1001", "P1017", "53300", "57014"].includes(code)) return true;
-    if (/Connection terminated|connection (is )?closed|terminating connection|server closed the connection|Client has encountered a connection error|timeout exceeded when trying to connect|DatabaseNotReachable|ConnectionClosed|SocketTimeout|TooManyConnections|statement timeout|too many clients/i.test(msg)) return true;
+    if (
+      [
+        "ECONNREFUSED",
+        "ECONNRESET",
+        "ETIMEDOUT",
+        "EPIPE",
+        "ENOTFOUND",
+        "57P01",
+        "57P02",
+        "57P03",
+        "08000",
+        "08003",
+        "08006",
+        "P1001",
+        "P1017",
+        "53300",
+        "57014",
+      ].includes(code)
+    )
+      return true;
+    if (
+      /Connection terminated|connection (is )?closed|terminating connection|server closed the connection|Client has encountered a connection error|timeout exceeded when trying to connect|DatabaseNotReachable|ConnectionClosed|SocketTimeout|TooManyConnections|statement timeout|too many clients/i.test(
+        msg,
+      )
+    )
+      return true;
     cur = err.cause;
   }
   return false;
@@ -45,17 +73,24 @@ export function isDatabaseUnavailable(e: unknown): boolean {
 /** Any thrown value as an AppError: known ones as they are, database outages as 503, the rest as 500. */
 export function toAppError(e: unknown): AppError {
   if (e instanceof AppError) return e;
-  if (isDatabaseUnavailable(e)) return new AppError("SERVICE_UNAVAILABLE", "The database is not available; try again shortly");
+  if (isDatabaseUnavailable(e))
+    return new AppError("SERVICE_UNAVAILABLE", "The database is not available; try again shortly");
   return new AppError("INTERNAL_SERVER_ERROR", "Internal server error");
 }
 
 /** The issue list of a failed Zod parse: one issue per bad field, and one per unknown field. */
 export function issuesFromZod(
-  issues: readonly { code?: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] }[],
+  issues: readonly {
+    code?: string;
+    path: readonly PropertyKey[];
+    message: string;
+    keys?: readonly string[];
+  }[],
 ): { path: string; message: string }[] {
   return issues.flatMap((i) => {
     const at = i.path.map(String).join(".");
-    if (i.code === "unrecognized_keys" && i.keys) return i.keys.map((k) => ({ path: at ? `${at}.${k}` : k, message: UNKNOWN }));
+    if (i.code === "unrecognized_keys" && i.keys)
+      return i.keys.map((k) => ({ path: at ? `${at}.${k}` : k, message: UNKNOWN }));
     return [{ path: at || "(input)", message: i.message }];
   });
 }
@@ -64,11 +99,16 @@ const UNKNOWN = "unknown parameter";
 
 /** The message of an issue list: `Unknown parameter "foo"; Invalid parameter "limit": …`. */
 export function describeIssues(issues: { path: string; message: string }[]): string {
-  return issues.map((i) => (i.message === UNKNOWN ? `Unknown parameter "${i.path}"` : `Invalid parameter "${i.path}": ${i.message}`)).join("; ");
+  return issues
+    .map((i) =>
+      i.message === UNKNOWN ? `Unknown parameter "${i.path}"` : `Invalid parameter "${i.path}": ${i.message}`,
+    )
+    .join("; ");
 }
 
 /** A 400 naming one parameter: `Invalid parameter "limit": …`, with its issue. */
-export const invalidParameter = (path: string, message: string): AppError => badRequest(`Invalid parameter "${path}": ${message}`, [{ path, message }]);
+export const invalidParameter = (path: string, message: string): AppError =>
+  badRequest(`Invalid parameter "${path}": ${message}`, [{ path, message }]);
 
 /** The one 400 of invalid input, on every surface (raw routes, trpc-to-openapi routes, tRPC). */
 export function invalidInput(zodIssues: Parameters<typeof issuesFromZod>[0]): AppError {

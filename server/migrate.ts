@@ -29,10 +29,17 @@ interface SchemaEngine {
 }
 
 // Node has WebAssembly; the ES lib typings this project compiles against do not describe it.
-const wasm = (globalThis as unknown as { WebAssembly: {
-  Module: new (bytes: Uint8Array) => unknown;
-  Instance: new (module: unknown, imports: Record<string, unknown>) => { exports: Record<string, unknown> };
-} }).WebAssembly;
+const wasm = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: new (bytes: Uint8Array) => unknown;
+      Instance: new (
+        module: unknown,
+        imports: Record<string, unknown>,
+      ) => { exports: Record<string, unknown> };
+    };
+  }
+).WebAssembly;
 
 let wasmReady = false;
 function loadWasm(): void {
@@ -42,8 +49,13 @@ function loadWasm(): void {
   const bindings = engineModule as unknown as Record<string, unknown> & {
     __wbg_set_wasm(exports: Record<string, unknown>): void;
   };
-  const wasmFile = join(dirname(createRequire(import.meta.url).resolve("@prisma/schema-engine-wasm/schema_engine_bg")), "schema_engine_bg.wasm");
-  const instance = new wasm.Instance(new wasm.Module(readFileSync(wasmFile)), { "./schema_engine_bg.js": bindings });
+  const wasmFile = join(
+    dirname(createRequire(import.meta.url).resolve("@prisma/schema-engine-wasm/schema_engine_bg")),
+    "schema_engine_bg.wasm",
+  );
+  const instance = new wasm.Instance(new wasm.Module(readFileSync(wasmFile)), {
+    "./schema_engine_bg.js": bindings,
+  });
   bindings.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as (() => void) | undefined)?.();
   wasmReady = true;
@@ -152,7 +164,13 @@ export async function diffScript(from: DiffSide, to: DiffSide, schema = readSche
   };
   const engine = await openEngine(adapter);
   try {
-    const out = await engine.diff({ from: target(from, schema), to: target(to, schema), script: true, exitCode: null, filters: noFilters });
+    const out = await engine.diff({
+      from: target(from, schema),
+      to: target(to, schema),
+      script: true,
+      exitCode: null,
+      filters: noFilters,
+    });
     return (out.stdout ?? "").replace(/^-- This is an empty migration\.\s*$/m, "").trim();
   } finally {
     engine.free();
@@ -167,7 +185,9 @@ export async function diffScript(from: DiffSide, to: DiffSide, schema = readSche
  * classes). Each is dropped only when the migrations contain exactly that statement.
  */
 export async function schemaDrift(schema = readSchema()): Promise<string> {
-  const migrationsSql = migrationList().migrationDirectories.map((d) => d.migrationFile.content.value).join("\n");
+  const migrationsSql = migrationList()
+    .migrationDirectories.map((d) => d.migrationFile.content.value)
+    .join("\n");
   const statements = (await diffScript("migrations", "schema", schema))
     .split(/;\s*(?:\n|$)/)
     .map((block) => block.replace(/^\s*--[^\n]*\n/gm, "").trim())

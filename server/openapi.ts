@@ -22,7 +22,12 @@ function addCommonResponses(op: Operation, lightning: boolean): void {
     op.responses ??= {};
     op.responses[status] ??= { description, content: { "application/json": { schema: body } } };
   };
-  add("400", op.requestBody ? "The body is not JSON, not valid UTF-8, or not of the documented shape; or a bad parameter" : "A malformed, repeated or unknown parameter");
+  add(
+    "400",
+    op.requestBody
+      ? "The body is not JSON, not valid UTF-8, or not of the documented shape; or a bad parameter"
+      : "A malformed, repeated or unknown parameter",
+  );
   if (op.requestBody) {
     // Answered by the HTTP layer before any route is chosen, so always with the Error body.
     add("408", "The request did not arrive within HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS", errorRef);
@@ -31,7 +36,11 @@ function addCommonResponses(op: Operation, lightning: boolean): void {
   }
   // A path filled in with other values may name another route (`/collections/` is GET /collections).
   add("405", "The path, as filled in, is a route without this method: `Allow` lists the methods it has");
-  if (op.security?.length) add("429", "Over RATE_LIMIT_PER_MINUTE for this token (see Retry-After and the RateLimit-* headers), or MAX_STREAMS_PER_TOKEN streams already open");
+  if (op.security?.length)
+    add(
+      "429",
+      "Over RATE_LIMIT_PER_MINUTE for this token (see Retry-After and the RateLimit-* headers), or MAX_STREAMS_PER_TOKEN streams already open",
+    );
   add("503", "The database is not available; retry after the Retry-After delay");
 }
 
@@ -50,7 +59,12 @@ export function buildOpenApiDocument(): OpenAPIObject {
     docsUrl: "/docs",
     paths: rawPaths,
     securitySchemes: {
-      Authorization: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "A user access token or a run token" },
+      Authorization: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "JWT",
+        description: "A user access token or a run token",
+      },
     },
   });
   // The Error schema, rendered by zod-openapi from the contract.
@@ -70,7 +84,8 @@ export function buildOpenApiDocument(): OpenAPIObject {
       for (const [status, response] of Object.entries(op.responses ?? {})) {
         const schema = response.content?.["application/json"]?.schema as { $ref?: string } | undefined;
         // A response documented with a schema of its own (e.g. 422 of an upsert) keeps it.
-        const ownSchema = schema?.$ref !== undefined && !schema.$ref.startsWith("#/components/schemas/error.");
+        const ownSchema =
+          schema?.$ref !== undefined && !schema.$ref.startsWith("#/components/schemas/error.");
         if (Number(status) >= 400 && response.content?.["application/json"] && !ownSchema) {
           response.content["application/json"].schema = errorRef;
         }

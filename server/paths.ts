@@ -8,9 +8,16 @@ function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "collections-service") return dir;
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "collections-service"
+    )
+      return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("package root of collections-service not found above " + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error(
+        "package root of collections-service not found above " + fileURLToPath(import.meta.url),
+      );
     dir = parent;
   }
 }

@@ -50,11 +50,20 @@ const errorModel = t.middleware(async ({ ctx, next, path }) => {
   const result = await next();
   if (result.ok) return result;
   const app = appErrorOf(result.error);
-  if ((app.code === "SERVICE_UNAVAILABLE" || app.code === "TOO_MANY_REQUESTS") && ctx.res && !ctx.res.headersSent && !ctx.res.hasHeader("retry-after")) {
+  if (
+    (app.code === "SERVICE_UNAVAILABLE" || app.code === "TOO_MANY_REQUESTS") &&
+    ctx.res &&
+    !ctx.res.headersSent &&
+    !ctx.res.hasHeader("retry-after")
+  ) {
     ctx.res.setHeader("retry-after", "1");
   }
   if (app.code === "INTERNAL_SERVER_ERROR" || app.code === "SERVICE_UNAVAILABLE") {
-    ctx.log.error("procedure failed", { path, code: app.code, error: String(result.error.cause ?? result.error) });
+    ctx.log.error("procedure failed", {
+      path,
+      code: app.code,
+      error: String(result.error.cause ?? result.error),
+    });
   }
   throw new TRPCError({ code: app.code, message: app.message, cause: app });
 });
@@ -82,6 +91,7 @@ export const userProcedure = authedProcedure.use(async ({ ctx, next }) => {
 
 /** A write-scoped token: everything that changes state. */
 export const writeProcedure = authedProcedure.use(async ({ ctx, next }) => {
-  if (ctx.principal.scope === "read") throw new AppError("FORBIDDEN", "This token has read scope; it cannot change anything");
+  if (ctx.principal.scope === "read")
+    throw new AppError("FORBIDDEN", "This token has read scope; it cannot change anything");
   return next();
 });

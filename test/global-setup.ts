@@ -27,10 +27,17 @@ declare module "vitest" {
   }
 }
 
-export default async function setup({ provide }: { provide: (key: "templateDataDir", value: string) => void }) {
+export default async function setup({
+  provide,
+}: {
+  provide: (key: "templateDataDir", value: string) => void;
+}) {
   // Tests that start the service or the CLI as processes run the compiled dist/, as `npm start` does:
   // build it from the current sources first (esbuild, well under a second).
-  execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: "inherit" });
+  execFileSync(process.execPath, ["scripts/build.mjs"], {
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    stdio: "inherit",
+  });
   const env = testEnv();
   if (env.DATABASE_URL) {
     const db = await openDatabase(env, { migrate: true });

@@ -6,14 +6,31 @@ export interface HttpAnswer {
 }
 
 /** One request over a keep-alive agent; the whole answer as text. */
-export function request(agent: http.Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
+export function request(
+  agent: http.Agent,
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, method, headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      url,
+      {
+        agent,
+        method,
+        headers:
+          body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -43,7 +60,15 @@ export function readStream(url: string, headers: Record<string, string>): Promis
         bytes += c.length;
         tail = Buffer.concat([tail, c.subarray(Math.max(0, c.length - 200))]).subarray(-200);
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes, firstByteMs, totalMs: elapsed(), tail: tail.toString("utf8") }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          bytes,
+          firstByteMs,
+          totalMs: elapsed(),
+          tail: tail.toString("utf8"),
+        }),
+      );
       res.on("error", reject);
       res.on("aborted", () => reject(new Error("response aborted")));
     });

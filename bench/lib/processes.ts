@@ -29,7 +29,12 @@ export function buildDist(): Promise<string> {
  * resolved once its stdout logs {"msg":"listening","url":…}. Later stdout lines (request logs) are read
  * and discarded.
  */
-export function startNodeProcess(script: string, env: Record<string, string | undefined>, nodeArgs: string[] = [], timeoutMs = 120_000): Promise<NodeProcess> {
+export function startNodeProcess(
+  script: string,
+  env: Record<string, string | undefined>,
+  nodeArgs: string[] = [],
+  timeoutMs = 120_000,
+): Promise<NodeProcess> {
   const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     cwd: repoRoot,
@@ -42,13 +47,17 @@ export function startNodeProcess(script: string, env: Record<string, string | un
   const problems: string[] = [];
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${script} did not start in ${timeoutMs} ms: ${stderr}`)),
+      timeoutMs,
+    );
     child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-20_000)));
     child.stdout!.on("data", (d: Buffer) => {
       if (listening) {
         const text = d.toString("utf8");
         if (text.includes('"level":"error"') || text.includes('"level":"warn"')) {
-          for (const line of text.split("\n")) if (/"level":"(error|warn)"/.test(line)) problems.push(line.slice(0, 2000));
+          for (const line of text.split("\n"))
+            if (/"level":"(error|warn)"/.test(line)) problems.push(line.slice(0, 2000));
           problems.splice(0, Math.max(0, problems.length - 20));
         }
         return;
@@ -79,7 +88,8 @@ export function startNodeProcess(script: string, env: Record<string, string | un
     });
     void exited.then(() => {
       clearTimeout(timer);
-      if (!listening) reject(new Error(`${script} exited (code ${child.exitCode}) before listening: ${stderr}`));
+      if (!listening)
+        reject(new Error(`${script} exited (code ${child.exitCode}) before listening: ${stderr}`));
     });
   });
 }
@@ -98,7 +108,10 @@ function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number | null {
  * resetting it through /proc/<pid>/clear_refs, or, where that is not allowed, the highest VmRSS
  * sampled every 10 ms.
  */
-export async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakRssMb: number; method: string }> {
+export async function peakRssDuring<T>(
+  pid: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; peakRssMb: number; method: string }> {
   let reset = true;
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, "5");
@@ -111,7 +124,11 @@ export async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Pro
     const result = await work();
     const hwm = reset ? statusKb(pid, "VmHWM") : null;
     const kb = hwm !== null ? Math.max(hwm, sampled) : sampled;
-    return { result, peakRssMb: kb / 1024, method: hwm !== null ? "VmHWM after clear_refs" : "VmRSS sampled every 10 ms" };
+    return {
+      result,
+      peakRssMb: kb / 1024,
+      method: hwm !== null ? "VmHWM after clear_refs" : "VmRSS sampled every 10 ms",
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -140,7 +157,11 @@ export function writeCalls(pid: number): number {
 /** CPU time the whole machine has used so far (every core, user + system), in milliseconds (/proc/stat). */
 export function machineCpuMs(): number {
   try {
-    const [, user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+    const [, user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]!
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / 100;
   } catch {
     return 0;
@@ -150,11 +171,17 @@ export function machineCpuMs(): number {
 /** Runs a command to completion; rejects with its stderr on a non-zero exit. */
 export function runToEnd(args: string[], env: Record<string, string | undefined>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
-    child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(" ")} exited ${code}: ${err}`))));
+    child.once("close", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${args.join(" ")} exited ${code}: ${err}`)),
+    );
   });
 }

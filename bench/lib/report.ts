@@ -33,11 +33,47 @@ export function buildReport(f: Figures, judged: boolean): Report {
     const spread = s.collections > 1;
     const name = `upsert ${s.clients} client${s.clients > 1 ? "s" : ""}${spread ? `, ${s.collections} colls` : ""}`;
     const ratio = s.itemsPerSec / b.itemsPerSec;
-    rows.push({ scenario: name, metric: "insert items/s", service: s.insertItemsPerSec, baseline: b.insertItemsPerSec, ratio: s.insertItemsPerSec / b.insertItemsPerSec, target: "" });
-    rows.push({ scenario: name, metric: "update items/s", service: s.updateItemsPerSec, baseline: b.updateItemsPerSec, ratio: s.updateItemsPerSec / b.updateItemsPerSec, target: "" });
-    rows.push({ scenario: name, metric: "items/s (both rounds)", service: s.itemsPerSec, baseline: b.itemsPerSec, ratio, target: spread ? "" : target(name, ratio >= 0.7, ">= 0.7") });
-    if (s.cpuMsPerRequest !== undefined) rows.push({ scenario: name, metric: "service CPU ms/request", service: s.cpuMsPerRequest, baseline: "", ratio: "", target: "" });
-    rows.push({ scenario: name, metric: "ratio of each run", service: runRatios.map((r) => round(r)).join(" / "), baseline: "", ratio: "", target: "median reported" });
+    rows.push({
+      scenario: name,
+      metric: "insert items/s",
+      service: s.insertItemsPerSec,
+      baseline: b.insertItemsPerSec,
+      ratio: s.insertItemsPerSec / b.insertItemsPerSec,
+      target: "",
+    });
+    rows.push({
+      scenario: name,
+      metric: "update items/s",
+      service: s.updateItemsPerSec,
+      baseline: b.updateItemsPerSec,
+      ratio: s.updateItemsPerSec / b.updateItemsPerSec,
+      target: "",
+    });
+    rows.push({
+      scenario: name,
+      metric: "items/s (both rounds)",
+      service: s.itemsPerSec,
+      baseline: b.itemsPerSec,
+      ratio,
+      target: spread ? "" : target(name, ratio >= 0.7, ">= 0.7"),
+    });
+    if (s.cpuMsPerRequest !== undefined)
+      rows.push({
+        scenario: name,
+        metric: "service CPU ms/request",
+        service: s.cpuMsPerRequest,
+        baseline: "",
+        ratio: "",
+        target: "",
+      });
+    rows.push({
+      scenario: name,
+      metric: "ratio of each run",
+      service: runRatios.map((r) => round(r)).join(" / "),
+      baseline: "",
+      ratio: "",
+      target: "median reported",
+    });
   }
 
   const small = f.stream[0]?.service;
@@ -45,10 +81,38 @@ export function buildReport(f: Figures, judged: boolean): Report {
     const name = `stream ${s.items.toLocaleString("en-US")}`;
     const big = s === f.stream[f.stream.length - 1]?.service && f.stream.length > 1;
     const ratio = s.mbPerSec / b.mbPerSec;
-    rows.push({ scenario: name, metric: "MB/s", service: s.mbPerSec, baseline: b.mbPerSec, ratio, target: big ? target("stream MB/s", ratio >= 0.5, ">= 0.5") : "" });
-    rows.push({ scenario: name, metric: "items/s", service: s.itemsPerSec, baseline: b.itemsPerSec, ratio: s.itemsPerSec / b.itemsPerSec, target: "" });
-    rows.push({ scenario: name, metric: "MB sent", service: s.bytes / 1e6, baseline: b.bytes / 1e6, ratio: "", target: "" });
-    rows.push({ scenario: name, metric: "first byte ms", service: s.firstByteMs, baseline: b.firstByteMs, ratio: "", target: target(`${name} first byte`, s.firstByteMs < 100, "< 100 ms") });
+    rows.push({
+      scenario: name,
+      metric: "MB/s",
+      service: s.mbPerSec,
+      baseline: b.mbPerSec,
+      ratio,
+      target: big ? target("stream MB/s", ratio >= 0.5, ">= 0.5") : "",
+    });
+    rows.push({
+      scenario: name,
+      metric: "items/s",
+      service: s.itemsPerSec,
+      baseline: b.itemsPerSec,
+      ratio: s.itemsPerSec / b.itemsPerSec,
+      target: "",
+    });
+    rows.push({
+      scenario: name,
+      metric: "MB sent",
+      service: s.bytes / 1e6,
+      baseline: b.bytes / 1e6,
+      ratio: "",
+      target: "",
+    });
+    rows.push({
+      scenario: name,
+      metric: "first byte ms",
+      service: s.firstByteMs,
+      baseline: b.firstByteMs,
+      ratio: "",
+      target: target(`${name} first byte`, s.firstByteMs < 100, "< 100 ms"),
+    });
     const growth = big && small?.peakRssMb !== undefined ? s.peakRssMb! - small.peakRssMb : undefined;
     rows.push({
       scenario: name,
@@ -56,15 +120,31 @@ export function buildReport(f: Figures, judged: boolean): Report {
       service: s.peakRssMb ?? NaN,
       baseline: "",
       ratio: "",
-      target: growth === undefined ? "" : target("stream memory", growth <= 32, `${growth >= 0 ? "+" : ""}${round(growth, 1)} MB over the smaller read, <= 32`),
+      target:
+        growth === undefined
+          ? ""
+          : target(
+              "stream memory",
+              growth <= 32,
+              `${growth >= 0 ? "+" : ""}${round(growth, 1)} MB over the smaller read, <= 32`,
+            ),
     });
   }
 
   for (const p of f.patterns) {
     const name = `pattern ${p.kind}`;
     const gap = p.http.p50 - p.sql.p50;
-    const usesKeyIndex = p.indexes.some((i) => i === "items_collection_id_key_idx" || i === "items_key_idx" || i === "items_pkey");
-    rows.push({ scenario: name, metric: `items per answer`, service: p.firstResultCount, baseline: "", ratio: "", target: "" });
+    const usesKeyIndex = p.indexes.some(
+      (i) => i === "items_collection_id_key_idx" || i === "items_key_idx" || i === "items_pkey",
+    );
+    rows.push({
+      scenario: name,
+      metric: `items per answer`,
+      service: p.firstResultCount,
+      baseline: "",
+      ratio: "",
+      target: "",
+    });
     rows.push({
       scenario: name,
       metric: "p50 ms (http vs sql)",
@@ -73,7 +153,14 @@ export function buildReport(f: Figures, judged: boolean): Report {
       ratio: p.http.p50 / p.sql.p50,
       target: p.kind === "prefix" ? target("prefix p50", gap <= 2, `gap ${round(gap, 2)} ms <= 2`) : "",
     });
-    rows.push({ scenario: name, metric: "p99 ms (http vs sql)", service: p.http.p99, baseline: p.sql.p99, ratio: p.http.p99 / p.sql.p99, target: "" });
+    rows.push({
+      scenario: name,
+      metric: "p99 ms (http vs sql)",
+      service: p.http.p99,
+      baseline: p.sql.p99,
+      ratio: p.http.p99 / p.sql.p99,
+      target: "",
+    });
     rows.push({
       scenario: name,
       metric: "indexes in plan",
@@ -88,20 +175,61 @@ export function buildReport(f: Figures, judged: boolean): Report {
   if (f.point) {
     const { service: s, baseline: b } = f.point;
     pointRatio = s.requestsPerSec / b.requestsPerSec;
-    rows.push({ scenario: "point reads x32", metric: "requests/s", service: s.requestsPerSec, baseline: b.requestsPerSec, ratio: pointRatio, target: target("point reads", pointRatio >= 0.6, ">= 0.6") });
-    rows.push({ scenario: "point reads x32", metric: "p99 ms", service: s.p99Ms, baseline: b.p99Ms, ratio: s.p99Ms / b.p99Ms, target: "" });
-    rows.push({ scenario: "point reads x32", metric: "process CPU ms/request", service: s.cpuMsPerRequest, baseline: b.cpuMsPerRequest, ratio: s.cpuMsPerRequest / b.cpuMsPerRequest, target: "" });
-    rows.push({ scenario: "point reads x32", metric: "write syscalls/request", service: s.writesPerRequest, baseline: b.writesPerRequest, ratio: s.writesPerRequest / b.writesPerRequest, target: "" });
-    rows.push({ scenario: "point reads x32", metric: "machine CPU ms/request", service: s.machineCpuMsPerRequest, baseline: b.machineCpuMsPerRequest, ratio: s.machineCpuMsPerRequest / b.machineCpuMsPerRequest, target: "" });
+    rows.push({
+      scenario: "point reads x32",
+      metric: "requests/s",
+      service: s.requestsPerSec,
+      baseline: b.requestsPerSec,
+      ratio: pointRatio,
+      target: target("point reads", pointRatio >= 0.6, ">= 0.6"),
+    });
+    rows.push({
+      scenario: "point reads x32",
+      metric: "p99 ms",
+      service: s.p99Ms,
+      baseline: b.p99Ms,
+      ratio: s.p99Ms / b.p99Ms,
+      target: "",
+    });
+    rows.push({
+      scenario: "point reads x32",
+      metric: "process CPU ms/request",
+      service: s.cpuMsPerRequest,
+      baseline: b.cpuMsPerRequest,
+      ratio: s.cpuMsPerRequest / b.cpuMsPerRequest,
+      target: "",
+    });
+    rows.push({
+      scenario: "point reads x32",
+      metric: "write syscalls/request",
+      service: s.writesPerRequest,
+      baseline: b.writesPerRequest,
+      ratio: s.writesPerRequest / b.writesPerRequest,
+      target: "",
+    });
+    rows.push({
+      scenario: "point reads x32",
+      metric: "machine CPU ms/request",
+      service: s.machineCpuMsPerRequest,
+      baseline: b.machineCpuMsPerRequest,
+      ratio: s.machineCpuMsPerRequest / b.machineCpuMsPerRequest,
+      target: "",
+    });
   }
 
   const targeted = f.upsert.filter((u) => u.service.collections === 1);
-  const upsertRatio = targeted.length ? Math.min(...targeted.map((u) => u.service.itemsPerSec / u.baseline.itemsPerSec)) : null;
+  const upsertRatio = targeted.length
+    ? Math.min(...targeted.map((u) => u.service.itemsPerSec / u.baseline.itemsPerSec))
+    : null;
   const last = f.stream[f.stream.length - 1];
   const rounded = (n: number | null) => (n === null || !Number.isFinite(n) ? null : round(n));
   return {
     rows,
     targets,
-    ratios: { upsert: rounded(upsertRatio), stream: rounded(last ? last.service.mbPerSec / last.baseline.mbPerSec : null), point: rounded(f.point ? pointRatio : null) },
+    ratios: {
+      upsert: rounded(upsertRatio),
+      stream: rounded(last ? last.service.mbPerSec / last.baseline.mbPerSec : null),
+      point: rounded(f.point ? pointRatio : null),
+    },
   };
 }

@@ -23,7 +23,9 @@ export function openPool(storage: Storage, max: number): pg.Pool {
 
 /** The pg connection settings a child process (the hand-written baseline server) should use. */
 export function poolEnv(storage: Storage): Record<string, string> {
-  return storage.kind === "postgresql" ? { BENCH_PG_URL: storage.databaseUrl! } : { BENCH_PG_HOST: storage.dataDir };
+  return storage.kind === "postgresql"
+    ? { BENCH_PG_URL: storage.databaseUrl! }
+    : { BENCH_PG_HOST: storage.dataDir };
 }
 
 export interface Tenant {
@@ -43,13 +45,25 @@ export async function removeBenchData(pool: pg.Pool): Promise<void> {
 }
 
 /** A user who owns a project, and a write token for them minted by the admin CLI (the service's own key). */
-export async function createTenant(pool: pg.Pool, serviceEnv: Record<string, string | undefined>): Promise<Tenant> {
+export async function createTenant(
+  pool: pg.Pool,
+  serviceEnv: Record<string, string | undefined>,
+): Promise<Tenant> {
   const run = randomUUID().slice(0, 8);
   const email = `${PREFIX}${run}@bench.invalid`;
-  const user = await pool.query<{ id: string }>(`INSERT INTO users (id, email) VALUES (gen_random_uuid(), $1) RETURNING id::text`, [email]);
-  const project = await pool.query<{ id: string }>(`INSERT INTO projects (id, name) VALUES (gen_random_uuid(), $1) RETURNING id::text`, [`${PREFIX}${run}`]);
+  const user = await pool.query<{ id: string }>(
+    `INSERT INTO users (id, email) VALUES (gen_random_uuid(), $1) RETURNING id::text`,
+    [email],
+  );
+  const project = await pool.query<{ id: string }>(
+    `INSERT INTO projects (id, name) VALUES (gen_random_uuid(), $1) RETURNING id::text`,
+    [`${PREFIX}${run}`],
+  );
   const projectId = project.rows[0]!.id;
-  await pool.query(`INSERT INTO memberships (user_id, project_id, role) VALUES ($1::uuid, $2::uuid, 'owner')`, [user.rows[0]!.id, projectId]);
+  await pool.query(
+    `INSERT INTO memberships (user_id, project_id, role) VALUES ($1::uuid, $2::uuid, 'owner')`,
+    [user.rows[0]!.id, projectId],
+  );
   const out = await runToEnd([adminScript, "token:create", "--email", email, "--label", "bench"], serviceEnv);
   const { token } = JSON.parse(out) as { token: string };
   return {
@@ -75,7 +89,8 @@ export async function mintTokens(baseUrl: string, token: string, count: number):
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({ label: `bench ${i}` }),
     });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`POST /tokens answered ${res.status}: ${await res.text()}`);
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`POST /tokens answered ${res.status}: ${await res.text()}`);
     tokens.push(((await res.json()) as { token: string }).token);
   }
   return tokens;

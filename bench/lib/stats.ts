@@ -25,15 +25,24 @@ export interface Row {
 function cell(v: number | string): string {
   if (typeof v === "string") return v;
   if (!Number.isFinite(v)) return "-";
-  return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US") : String(round(v, Math.abs(v) >= 100 ? 0 : 2));
+  return Math.abs(v) >= 1000
+    ? Math.round(v).toLocaleString("en-US")
+    : String(round(v, Math.abs(v) >= 100 ? 0 : 2));
 }
 
 /** A plain-text table, one line per row. */
 export function formatTable(rows: Row[]): string {
   const header = ["scenario", "metric", "service", "baseline", "ratio", "target"];
-  const lines = [header, ...rows.map((r) => [r.scenario, r.metric, cell(r.service), cell(r.baseline), cell(r.ratio), r.target])];
+  const lines = [
+    header,
+    ...rows.map((r) => [r.scenario, r.metric, cell(r.service), cell(r.baseline), cell(r.ratio), r.target]),
+  ];
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  const fmt = (l: string[]) => l.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const fmt = (l: string[]) =>
+    l
+      .map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [fmt(lines[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...lines.slice(1).map(fmt)].join("\n");
 }
 

@@ -45,7 +45,9 @@ export function patternKinds(items: number): PatternKind[] {
       name: "infix",
       limit: 100,
       pattern(n) {
-        const hex = Math.floor(lcg(n + 7)() * 4096).toString(16).padStart(3, "0");
+        const hex = Math.floor(lcg(n + 7)() * 4096)
+          .toString(16)
+          .padStart(3, "0");
         return { pattern: `*${hex}*`, like: `%${hex}%` };
       },
     },
@@ -63,7 +65,13 @@ export interface PatternFigures {
   indexes: string[];
 }
 
-const sqlParams = (collectionId: string, like: string, limit?: number) => [collectionId, like, "0", limit === undefined ? 1000 : limit + 1, 0];
+const sqlParams = (collectionId: string, like: string, limit?: number) => [
+  collectionId,
+  like,
+  "0",
+  limit === undefined ? 1000 : limit + 1,
+  0,
+];
 
 export async function runPatterns(
   pool: pg.Pool,
@@ -89,21 +97,37 @@ export async function runPatterns(
       const sqlTook = ms(t);
       const query = kind.limit ? `?limit=${kind.limit}` : "";
       t = process.hrtime.bigint();
-      const answer = await request(agent, `${baseUrl}/collections/${collection}/${encodeURIComponent(pattern)}${query}`, "GET", headers);
+      const answer = await request(
+        agent,
+        `${baseUrl}/collections/${collection}/${encodeURIComponent(pattern)}${query}`,
+        "GET",
+        headers,
+      );
       const httpTook = ms(t);
-      if (answer.status !== 200) throw new Error(`pattern ${pattern} answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+      if (answer.status !== 200)
+        throw new Error(`pattern ${pattern} answered ${answer.status}: ${answer.body.slice(0, 200)}`);
       const results = (JSON.parse(answer.body) as { results: unknown[] }).results.length;
       const expected = Math.min(rows.rowCount ?? 0, kind.limit ?? Infinity);
-      if (results !== expected) throw new Error(`pattern ${pattern}: ${results} items over HTTP, ${expected} through SQL`);
+      if (results !== expected)
+        throw new Error(`pattern ${pattern}: ${results} items over HTTP, ${expected} through SQL`);
       if (n < 0) continue;
       if (firstResultCount < 0) firstResultCount = results;
       sqlMs.push(sqlTook);
       httpMs.push(httpTook);
     }
     const { like } = kind.pattern(0);
-    const explained = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${serviceSql}`, sqlParams(collectionId, like, kind.limit));
+    const explained = await client.query<{ "QUERY PLAN": string }>(
+      `EXPLAIN (ANALYZE, COSTS OFF) ${serviceSql}`,
+      sqlParams(collectionId, like, kind.limit),
+    );
     const plan = explained.rows.map((r) => r["QUERY PLAN"]).join("\n");
-    const indexes = [...new Set([...plan.matchAll(/(?:Index(?: Only)? Scan(?: Backward)?|Bitmap Index Scan) (?:using |on )(\S+)/g)].map((m) => m[1]!))];
+    const indexes = [
+      ...new Set(
+        [
+          ...plan.matchAll(/(?:Index(?: Only)? Scan(?: Backward)?|Bitmap Index Scan) (?:using |on )(\S+)/g),
+        ].map((m) => m[1]!),
+      ),
+    ];
     return {
       kind: kind.name,
       requests,

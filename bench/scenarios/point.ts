@@ -24,9 +24,19 @@ export interface PointFigures {
  * One bearer token per connection (like 32 jobs each with its own token), so that the service's
  * per-token limit of concurrent streamed answers (MAX_STREAMS_PER_TOKEN) is not what is measured.
  */
-export async function pointReads(baseUrl: string, pid: number, tokens: string[], collection: string, items: number, seconds: number): Promise<PointFigures> {
+export async function pointReads(
+  baseUrl: string,
+  pid: number,
+  tokens: string[],
+  collection: string,
+  items: number,
+  seconds: number,
+): Promise<PointFigures> {
   // A fixed pseudo-random walk over the collection's keys, the same for both servers.
-  const paths = Array.from({ length: 5000 }, (_, n) => `/collections/${collection}/${itemKey(1 + ((n * 7919 + 13) % items))}`);
+  const paths = Array.from(
+    { length: 5000 },
+    (_, n) => `/collections/${collection}/${itemKey(1 + ((n * 7919 + 13) % items))}`,
+  );
   let next = 0;
   let nextToken = 0;
   const cpuBefore = cpuMs(pid);
@@ -41,13 +51,19 @@ export async function pointReads(baseUrl: string, pid: number, tokens: string[],
         method: "GET",
         setupRequest: (req, context) => {
           context.authorization ??= `Bearer ${tokens[nextToken++ % tokens.length]}`;
-          return { ...req, path: paths[next++ % paths.length]!, headers: { authorization: context.authorization } };
+          return {
+            ...req,
+            path: paths[next++ % paths.length]!,
+            headers: { authorization: context.authorization },
+          };
         },
       },
     ],
   });
   if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`point reads on ${baseUrl}: ${result.non2xx} non-2xx answers (${JSON.stringify(result.statusCodeStats)}), ${result.errors} errors`);
+    throw new Error(
+      `point reads on ${baseUrl}: ${result.non2xx} non-2xx answers (${JSON.stringify(result.statusCodeStats)}), ${result.errors} errors`,
+    );
   }
   return {
     requestsPerSec: result.requests.average,

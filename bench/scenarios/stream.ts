@@ -27,24 +27,41 @@ const figures = (items: number, bytes: number, totalMs: number, firstByteMs: num
   firstByteMs,
 });
 
-export async function streamThroughService(baseUrl: string, token: string, collection: string, items: number, servicePid: number): Promise<StreamFigures> {
+export async function streamThroughService(
+  baseUrl: string,
+  token: string,
+  collection: string,
+  items: number,
+  servicePid: number,
+): Promise<StreamFigures> {
   const { result, peakRssMb, method } = await peakRssDuring(servicePid, () =>
     readStream(`${baseUrl}/collections/${collection}`, { authorization: `Bearer ${token}` }),
   );
   if (result.status !== 200) throw new Error(`stream answered ${result.status}`);
   const expectedTail = `"end_offset":${items},"cursor":null}`;
-  if (!result.tail.endsWith(expectedTail)) throw new Error(`stream ended with …${result.tail.slice(-80)} (expected …${expectedTail})`);
-  return { ...figures(items, result.bytes, result.totalMs, result.firstByteMs), peakRssMb, peakRssMethod: method };
+  if (!result.tail.endsWith(expectedTail))
+    throw new Error(`stream ended with …${result.tail.slice(-80)} (expected …${expectedTail})`);
+  return {
+    ...figures(items, result.bytes, result.totalMs, result.firstByteMs),
+    peakRssMb,
+    peakRssMethod: method,
+  };
 }
 
-export async function streamThroughCopy(pool: pg.Pool, collectionId: string, items: number): Promise<StreamFigures> {
+export async function streamThroughCopy(
+  pool: pg.Pool,
+  collectionId: string,
+  items: number,
+): Promise<StreamFigures> {
   const client = await pool.connect();
   try {
     const started = process.hrtime.bigint();
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
     // collectionId is a UUID read back from the database; COPY takes no parameters.
     const stream = client.query(
-      copyTo(`COPY (SELECT key, value, created, updated FROM items WHERE collection_id = '${collectionId}' ORDER BY seq) TO STDOUT`),
+      copyTo(
+        `COPY (SELECT key, value, created, updated FROM items WHERE collection_id = '${collectionId}' ORDER BY seq) TO STDOUT`,
+      ),
     );
     let bytes = 0;
     let lines = 0;

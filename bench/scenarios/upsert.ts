@@ -26,7 +26,8 @@ export function upsertData(count: number): UpsertData {
       values[1].push(itemValueJson(i, 1));
       values[2].push(itemValueJson(i, 2));
     }
-    const body = (round: 1 | 2) => `[${keys.map((k, j) => `{"key":${JSON.stringify(k)},"value":${values[round][j]}}`).join(",")}]`;
+    const body = (round: 1 | 2) =>
+      `[${keys.map((k, j) => `{"key":${JSON.stringify(k)},"value":${values[round][j]}}`).join(",")}]`;
     chunks.push({ keys, values, bodies: { 1: body(1), 2: body(2) } });
   }
   return { chunks, count };
@@ -45,7 +46,11 @@ export interface UpsertFigures {
 }
 
 /** Runs `clients` workers over the chunks of one round; returns the elapsed ms. */
-async function round(data: UpsertData, clients: number, send: (chunk: number, worker: number) => Promise<void>): Promise<number> {
+async function round(
+  data: UpsertData,
+  clients: number,
+  send: (chunk: number, worker: number) => Promise<void>,
+): Promise<number> {
   let next = 0;
   const started = process.hrtime.bigint();
   await Promise.all(
@@ -56,7 +61,13 @@ async function round(data: UpsertData, clients: number, send: (chunk: number, wo
   return ms(started);
 }
 
-function figures(data: UpsertData, clients: number, collections: number, insertMs: number, updateMs: number): UpsertFigures {
+function figures(
+  data: UpsertData,
+  clients: number,
+  collections: number,
+  insertMs: number,
+  updateMs: number,
+): UpsertFigures {
   return {
     clients,
     collections,
@@ -70,7 +81,14 @@ function figures(data: UpsertData, clients: number, collections: number, insertM
  * Chunk c of the data always goes to the same collection, collections[c % n], so that the update round
  * updates what the insert round created (with one collection per client, each gets a share of the keys).
  */
-export async function upsertThroughService(baseUrl: string, pid: number, token: string, collections: string[], data: UpsertData, clients: number): Promise<UpsertFigures> {
+export async function upsertThroughService(
+  baseUrl: string,
+  pid: number,
+  token: string,
+  collections: string[],
+  data: UpsertData,
+  clients: number,
+): Promise<UpsertFigures> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const cpuBefore = cpuMs(pid);
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
@@ -81,13 +99,19 @@ export async function upsertThroughService(baseUrl: string, pid: number, token: 
         const url = `${baseUrl}/collections/${collections[c % collections.length]}`;
         const answer = await request(agent, url, "POST", headers, data.chunks[c]!.bodies[r]);
         const expected = r === 1 ? 201 : 200;
-        if (answer.status !== expected) throw new Error(`upsert answered ${answer.status} (expected ${expected}): ${answer.body.slice(0, 300)}`);
+        if (answer.status !== expected)
+          throw new Error(
+            `upsert answered ${answer.status} (expected ${expected}): ${answer.body.slice(0, 300)}`,
+          );
       });
     }
   } finally {
     agent.destroy();
   }
-  return { ...figures(data, clients, collections.length, timed[1], timed[2]), cpuMsPerRequest: (cpuMs(pid) - cpuBefore) / (2 * data.chunks.length) };
+  return {
+    ...figures(data, clients, collections.length, timed[1], timed[2]),
+    cpuMsPerRequest: (cpuMs(pid) - cpuBefore) / (2 * data.chunks.length),
+  };
 }
 
 const baselineSql = `
@@ -95,13 +119,23 @@ const baselineSql = `
   SELECT $1::uuid, t.k, t.v, now(), now() FROM unnest($2::text[], $3::text[]) AS t(k, v)
   ON CONFLICT (collection_id, key) DO UPDATE SET value = EXCLUDED.value, updated = EXCLUDED.updated`;
 
-export async function upsertThroughPg(pool: pg.Pool, collectionIds: string[], data: UpsertData, clients: number): Promise<UpsertFigures> {
+export async function upsertThroughPg(
+  pool: pg.Pool,
+  collectionIds: string[],
+  data: UpsertData,
+  clients: number,
+): Promise<UpsertFigures> {
   const timed: Record<1 | 2, number> = { 1: 0, 2: 0 };
   for (const r of [1, 2] as const) {
     timed[r] = await round(data, clients, async (c) => {
       const chunk = data.chunks[c]!;
-      const result = await pool.query(baselineSql, [collectionIds[c % collectionIds.length], chunk.keys, chunk.values[r]]);
-      if (result.rowCount !== chunk.keys.length) throw new Error(`baseline upsert wrote ${result.rowCount} rows`);
+      const result = await pool.query(baselineSql, [
+        collectionIds[c % collectionIds.length],
+        chunk.keys,
+        chunk.values[r],
+      ]);
+      if (result.rowCount !== chunk.keys.length)
+        throw new Error(`baseline upsert wrote ${result.rowCount} rows`);
     });
   }
   return figures(data, clients, collectionIds.length, timed[1], timed[2]);

@@ -9,7 +9,8 @@ export const meta = {
     path: "/projects/{project_id}/collections",
     tags: ["collections"],
     summary: "Create a collection (project admins and owners)",
-    description: "Answers 200 with the new collection. 404 when the caller is not a member of the project, 403 without the admin or owner role, 409 when the name is taken in that project.",
+    description:
+      "Answers 200 with the new collection. 404 when the caller is not a member of the project, 403 without the admin or owner role, 409 when the name is taken in that project.",
     protect: true,
     errorResponses: {
       400: "Invalid collection name or project id",
@@ -21,7 +22,15 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-export const input = z.strictObject({ project_id: uuidSchema.meta({ description: "The project's id" }), name: collectionNameSchema });
+export const input = z.strictObject({
+  project_id: uuidSchema.meta({ description: "The project's id" }),
+  name: collectionNameSchema,
+});
 
-export const output = z.object({ id: uuidSchema, name: z.string(), project_id: uuidSchema, created: timestampSchema });
+export const output = z.object({
+  id: uuidSchema,
+  name: z.string(),
+  project_id: uuidSchema,
+  created: timestampSchema,
+});
 export type CreateCollectionOutput = z.infer<typeof output>;

@@ -19,5 +19,8 @@ export const meta = {
   },
 } satisfies OpenApiMeta;
 
-export const input = z.strictObject({ project_id: uuidSchema.meta({ description: "The project's id" }), name: collectionNameSchema });
+export const input = z.strictObject({
+  project_id: uuidSchema.meta({ description: "The project's id" }),
+  name: collectionNameSchema,
+});
 export const output = z.object({ deleted: z.literal(true) });

@@ -45,25 +45,35 @@ export const cursorParam = z
   .string()
   .min(1, "cursor cannot be empty")
   .max(400, "cursor is not a cursor this service issued")
-  .meta({ description: "The `cursor` of the previous page (opaque); a cursor this service did not issue is a 400" })
+  .meta({
+    description: "The `cursor` of the previous page (opaque); a cursor this service did not issue is a 400",
+  })
   .optional();
 
 /** Every parameter is optional, and so is the input (a tRPC caller may call `collections.list.query()`). */
-export const input = z.strictObject({ project_id: projectIdQuery, limit: limitParam, cursor: cursorParam }).optional();
+export const input = z
+  .strictObject({ project_id: projectIdQuery, limit: limitParam, cursor: cursorParam })
+  .optional();
 
 export const collectionSummary = z
   .object({
     name: z.string(),
     project_id: uuidSchema,
     items: z.number().int().meta({ description: "Number of items" }),
-    bytes: z.number().int().meta({ description: "Stored value bytes: the UTF-8 length of the items' JSON values, summed" }),
+    bytes: z
+      .number()
+      .int()
+      .meta({ description: "Stored value bytes: the UTF-8 length of the items' JSON values, summed" }),
     created: timestampSchema,
   })
   .meta({ id: "CollectionSummary" });
 
 export const output = z.object({
   results: z.array(collectionSummary),
-  cursor: z.string().nullable().meta({ description: "Pass as `cursor` to read the next page; null on the last page" }),
+  cursor: z
+    .string()
+    .nullable()
+    .meta({ description: "Pass as `cursor` to read the next page; null on the last page" }),
 });
 export type ListCollectionsInput = z.input<typeof input>;
 export type ListCollectionsParams = z.output<typeof input>;

@@ -5,7 +5,12 @@ import { keyPatternParam, nameParam, projectIdShape, timeFilterShape } from "./s
 
 export const query = z.strictObject({ ...timeFilterShape, ...projectIdShape });
 
-export const input = z.strictObject({ name: nameParam, key: keyPatternParam.optional(), ...timeFilterShape, ...projectIdShape });
+export const input = z.strictObject({
+  name: nameParam,
+  key: keyPatternParam.optional(),
+  ...timeFilterShape,
+  ...projectIdShape,
+});
 export type DeleteItemsInput = z.input<typeof input>;
 
 export const output = z
@@ -22,7 +27,9 @@ export type DeleteItemsOutput = z.infer<typeof output>;
  */
 export const procedureOutput = output
   .extend({
-    keys_truncated: z.boolean().meta({ description: "True when more keys were deleted than `keys` lists (MAX_LISTED_DELETED_KEYS)" }),
+    keys_truncated: z
+      .boolean()
+      .meta({ description: "True when more keys were deleted than `keys` lists (MAX_LISTED_DELETED_KEYS)" }),
   })
   .meta({ id: "DeleteProcedureResult" });
 export type DeleteItemsProcedureOutput = z.infer<typeof procedureOutput>;

@@ -1,15 +1,30 @@
 import { z } from "zod";
 import { countInput, decimalParam } from "../common.js";
-import { itemSchema, keyPatternParam, nameParam, projectIdShape, rejectOffsetWithCursor, timeFilterShape } from "./shared.js";
+import {
+  itemSchema,
+  keyPatternParam,
+  nameParam,
+  projectIdShape,
+  rejectOffsetWithCursor,
+  timeFilterShape,
+} from "./shared.js";
 
 // GET /collections/{name}[/{key}] (SPEC §3.1): served by the raw stream handler (server/http/items-get.ts);
 // the same schemas type the tRPC procedures items.get and items.stream.
 
 const descriptions = {
   limit: { description: "At most this many items (positive integer)", example: 100 },
-  offset: { description: "Skip this many matching items (non-negative integer, at most MAX_OFFSET); not with `cursor`", example: 0 },
+  offset: {
+    description:
+      "Skip this many matching items (non-negative integer, at most MAX_OFFSET); not with `cursor`",
+    example: 0,
+  },
   cursor: { description: "Continuation token from a previous response's `cursor`; not with `offset`" },
-  meta: { description: "`true`/`1`: each object value gains `_meta: {created, updated}`; other values are unchanged", example: "true" },
+  meta: {
+    description:
+      "`true`/`1`: each object value gains `_meta: {created, updated}`; other values are unchanged",
+    example: "true",
+  },
 };
 
 const cursorParam = z.string().min(1).max(200).optional().meta(descriptions.cursor);
@@ -21,7 +36,12 @@ export const queryShape = {
   offset: decimalParam("offset", 0).optional().meta(descriptions.offset),
   cursor: cursorParam,
   meta: z
-    .stringbool({ truthy: ["true", "1"], falsy: ["false", "0"], case: "sensitive", error: "meta must be true, false, 1 or 0" })
+    .stringbool({
+      truthy: ["true", "1"],
+      falsy: ["false", "0"],
+      case: "sensitive",
+      error: "meta must be true, false, 1 or 0",
+    })
     .optional()
     .meta(descriptions.meta),
   ...projectIdShape,
@@ -50,11 +70,13 @@ export type GetItemsParams = z.output<typeof input>;
 export const output = z
   .object({
     results: z.array(itemSchema),
-    end_offset: z.number().int().meta({ description: "The offset just past the last returned item (offset + results.length)" }),
-    cursor: z
-      .string()
-      .nullable()
-      .meta({ description: "Continuation token when `limit` stopped the results and more items match; otherwise null" }),
+    end_offset: z
+      .number()
+      .int()
+      .meta({ description: "The offset just past the last returned item (offset + results.length)" }),
+    cursor: z.string().nullable().meta({
+      description: "Continuation token when `limit` stopped the results and more items match; otherwise null",
+    }),
   })
   .meta({ id: "ItemPage" });
 export type GetItemsOutput = z.infer<typeof output>;

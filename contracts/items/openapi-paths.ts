@@ -29,9 +29,15 @@ function getOperation(withKey: boolean): ZodOpenApiOperationObject {
     description:
       "Items in insertion order, written progressively (chunked transfer encoding). If a failure happens after the status line, the transfer is aborted rather than ended as valid JSON.",
     security,
-    requestParams: { path: withKey ? getItems.pathParams : getItems.collectionPathParams, query: getItems.query },
+    requestParams: {
+      path: withKey ? getItems.pathParams : getItems.collectionPathParams,
+      query: getItems.query,
+    },
     responses: {
-      200: { description: "The matching items", content: { "application/json": { schema: getItems.output } } },
+      200: {
+        description: "The matching items",
+        content: { "application/json": { schema: getItems.output } },
+      },
       400: error("A malformed, repeated or unknown parameter (named in the message), or cursor with offset"),
       403: error("The token cannot read this collection"),
       ...common,
@@ -43,15 +49,27 @@ function deleteOperation(withKey: boolean): ZodOpenApiOperationObject {
   return {
     operationId: withKey ? "items.deleteByPattern" : "items.delete",
     tags: ["items"],
-    summary: withKey ? "Delete the items whose key matches a pattern" : "Delete every item of a collection (admins, owners, run tokens)",
+    summary: withKey
+      ? "Delete the items whose key matches a pattern"
+      : "Delete every item of a collection (admins, owners, run tokens)",
     description:
       "Deletes in batches, oldest first, streaming the deleted keys; the count comes last. Items written after the request started are kept. If the client disconnects, no further batch is deleted.",
     security,
-    requestParams: { path: withKey ? getItems.pathParams : getItems.collectionPathParams, query: deleteItems.query },
+    requestParams: {
+      path: withKey ? getItems.pathParams : getItems.collectionPathParams,
+      query: deleteItems.query,
+    },
     responses: {
-      200: { description: "What was deleted", content: { "application/json": { schema: deleteItems.output } } },
+      200: {
+        description: "What was deleted",
+        content: { "application/json": { schema: deleteItems.output } },
+      },
       400: error("A malformed, repeated or unknown parameter (named in the message)"),
-      403: error(withKey ? "The caller's role or token scope does not allow writing" : "Deleting everything needs the admin or owner role (or a run token)"),
+      403: error(
+        withKey
+          ? "The caller's role or token scope does not allow writing"
+          : "Deleting everything needs the admin or owner role (or a run token)",
+      ),
       ...common,
     },
   };

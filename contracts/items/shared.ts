@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { collectionNameSchema, projectIdQuery, timeFilterShape as timeFilters, timestampSchema } from "../common.js";
+import {
+  collectionNameSchema,
+  projectIdQuery,
+  timeFilterShape as timeFilters,
+  timestampSchema,
+} from "../common.js";
 
 // Pieces shared by the item contracts (SPEC §3.1–§3.3).
 

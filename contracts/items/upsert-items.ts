@@ -7,7 +7,9 @@ import { nameParam, projectIdShape } from "./shared.js";
 export const upsertItem = z
   .looseObject({
     key: z.string().meta({ description: "1..MAX_KEY_LENGTH characters, no control characters" }),
-    value: z.unknown().meta({ description: "Any JSON value, at most MAX_VALUE_CHARS characters once serialized" }),
+    value: z
+      .unknown()
+      .meta({ description: "Any JSON value, at most MAX_VALUE_CHARS characters once serialized" }),
   })
   .meta({ id: "UpsertItem", description: "Extra properties are accepted and ignored" });
 
@@ -27,7 +29,10 @@ export interface UpsertItem {
  * The items of the tRPC input: typed for callers as UpsertItem[], validated item by item by the service
  * (as REST and the Lightning dialect are), so that a bad item is reported in `errors` instead of failing the call.
  */
-const itemsInput = z.preprocess<unknown, z.ZodArray<z.ZodUnknown>, UpsertItem[]>((items) => items, z.array(z.unknown()));
+const itemsInput = z.preprocess<unknown, z.ZodArray<z.ZodUnknown>, UpsertItem[]>(
+  (items) => items,
+  z.array(z.unknown()),
+);
 
 export const input = z.strictObject({ name: nameParam, items: itemsInput, ...projectIdShape });
 export type UpsertItemsInput = z.input<typeof input>;

@@ -8,7 +8,9 @@ export const DEFAULT_LIMIT = 1000;
 
 export const query = z.strictObject({
   key: keyPatternQuery,
-  limit: decimalParam("limit", 1).optional().meta({ description: `At most this many items (default ${DEFAULT_LIMIT})`, example: 1000 }),
+  limit: decimalParam("limit", 1)
+    .optional()
+    .meta({ description: `At most this many items (default ${DEFAULT_LIMIT})`, example: 1000 }),
   cursor: z
     .string()
     .regex(/^[A-Za-z0-9_\-+/]{1,40}={0,2}$/, "cursor is not a cursor returned by this service")
@@ -21,9 +23,8 @@ export const query = z.strictObject({
 export const output = z
   .object({
     items: z.array(lightningItemSchema),
-    cursor: z
-      .string()
-      .nullable()
-      .meta({ description: "Opaque base64url token (no JSON escapes) when more items match; null on the last page" }),
+    cursor: z.string().nullable().meta({
+      description: "Opaque base64url token (no JSON escapes) when more items match; null on the last page",
+    }),
   })
   .meta({ id: "LightningItemPage" });

@@ -16,12 +16,18 @@ const error = (description: string): ZodOpenApiResponseObject => ({
 
 const common = {
   401: error("`Unauthorized`: missing, malformed, invalid, expired or revoked credentials"),
-  404: error("`Not Found`: no such collection among those the caller can see (the adaptor's COLLECTION_NOT_FOUND)"),
-  409: error("The name exists in several of the caller's projects; the message says to add ?project_id=<uuid>"),
+  404: error(
+    "`Not Found`: no such collection among those the caller can see (the adaptor's COLLECTION_NOT_FOUND)",
+  ),
+  409: error(
+    "The name exists in several of the caller's projects; the message says to add ?project_id=<uuid>",
+  ),
   500: error("`Internal Server Error` (before the response started; afterwards the transfer is aborted)"),
   503: error("`Service Unavailable`: the database is not available"),
 };
-const badRequest = error("`Bad Request`: an unknown, repeated or malformed parameter (the body is exactly this)");
+const badRequest = error(
+  "`Bad Request`: an unknown, repeated or malformed parameter (the body is exactly this)",
+);
 const forbidden = error("`Forbidden`: the caller's role or token scope does not allow this");
 
 const security = [{ Authorization: [] }];
@@ -34,7 +40,8 @@ const upsertResponses = {
   413: error("The body exceeds MAX_BODY_BYTES, or has more than MAX_ITEMS_PER_REQUEST items"),
   415: error("The content type is not application/json"),
   422: {
-    description: "Nothing written: `Duplicate key found`, `Missing required field: …`, a non-string value, or an invalid key or value",
+    description:
+      "Nothing written: `Duplicate key found`, `Missing required field: …`, a non-string value, or an invalid key or value",
     content: { "application/json": { schema: putItem.output } },
   },
   ...common,
@@ -50,7 +57,10 @@ export const lightningPaths: ZodOpenApiPathsObject = {
       description: `Items in insertion order, streamed; at most \`limit\` (default ${listItems.DEFAULT_LIMIT}). \`cursor\` is null on the last page.`,
       requestParams: { path: collectionPathParams, query: listItems.query },
       responses: {
-        200: { description: "A page of items", content: { "application/json": { schema: listItems.output } } },
+        200: {
+          description: "A page of items",
+          content: { "application/json": { schema: listItems.output } },
+        },
         400: badRequest,
         403: forbidden,
         ...common,
@@ -70,10 +80,14 @@ export const lightningPaths: ZodOpenApiPathsObject = {
       operationId: "lightning.deleteItems",
       tags,
       security,
-      summary: "Lightning: delete the items matching ?key= (without key: every item; admins, owners, run tokens)",
+      summary:
+        "Lightning: delete the items matching ?key= (without key: every item; admins, owners, run tokens)",
       requestParams: { path: collectionPathParams, query: deleteItems.query },
       responses: {
-        200: { description: "What was deleted", content: { "application/json": { schema: deleteItems.output } } },
+        200: {
+          description: "What was deleted",
+          content: { "application/json": { schema: deleteItems.output } },
+        },
         400: badRequest,
         403: forbidden,
         ...common,
@@ -110,7 +124,10 @@ export const lightningPaths: ZodOpenApiPathsObject = {
       summary: "Lightning: delete one item by exact key (200 with `Item Not Found` when missing)",
       requestParams: { path: itemPathParams, query: deleteItem.query },
       responses: {
-        200: { description: "Deleted, or not found", content: { "application/json": { schema: deleteItem.output } } },
+        200: {
+          description: "Deleted, or not found",
+          content: { "application/json": { schema: deleteItem.output } },
+        },
         400: badRequest,
         403: forbidden,
         ...common,

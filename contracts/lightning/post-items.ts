@@ -10,7 +10,9 @@ export const body = z
   .object({
     items: z.array(
       z.object({
-        key: z.string().meta({ description: "The item's key (1..MAX_KEY_LENGTH characters, no control characters)" }),
+        key: z
+          .string()
+          .meta({ description: "The item's key (1..MAX_KEY_LENGTH characters, no control characters)" }),
         value: z.string().meta({ description: "The value; stored as a JSON string (README, Interop)" }),
       }),
     ),

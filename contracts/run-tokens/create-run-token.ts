@@ -23,7 +23,12 @@ export const meta = {
 
 export const input = z.strictObject({
   project_id: z.uuid("project_id must be a UUID").meta({ description: "The project the run belongs to" }),
-  run_id: z.string().min(1).max(200).optional().meta({ description: "The run's id (sub: run:<run_id>); a new UUID when omitted" }),
+  run_id: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: "The run's id (sub: run:<run_id>); a new UUID when omitted" }),
   ttl: z
     .number()
     .int("ttl must be a whole number of seconds")

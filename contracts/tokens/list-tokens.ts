@@ -9,7 +9,8 @@ export const meta = {
     path: "/tokens",
     tags: ["tokens"],
     summary: "List your access tokens",
-    description: "The caller's own user access tokens, newest first, revoked and expired ones included. Needs a user access token (a run token gets 403).",
+    description:
+      "The caller's own user access tokens, newest first, revoked and expired ones included. Needs a user access token (a run token gets 403).",
     protect: true,
     errorResponses: { 401: "Missing or invalid token", 403: "A run token" },
   },

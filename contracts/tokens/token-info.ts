@@ -8,8 +8,14 @@ export const tokenInfoSchema = z
     label: z.string().meta({ description: "What the token is for, as given at creation" }),
     scope: tokenScopeSchema.meta({ description: "read: GET only; write: everything the user may do" }),
     created: z.string().meta({ description: "ISO 8601 UTC" }),
-    expires_at: z.string().nullable().meta({ description: "ISO 8601 UTC; null when the token does not expire" }),
-    last_used_at: z.string().nullable().meta({ description: "ISO 8601 UTC, to within a minute; null when never used" }),
+    expires_at: z
+      .string()
+      .nullable()
+      .meta({ description: "ISO 8601 UTC; null when the token does not expire" }),
+    last_used_at: z
+      .string()
+      .nullable()
+      .meta({ description: "ISO 8601 UTC, to within a minute; null when never used" }),
     revoked_at: z.string().nullable().meta({ description: "ISO 8601 UTC; null unless revoked" }),
   })
   .meta({ id: "AccessToken" });

@@ -1,5 +1,13 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { createLocalJWKSet, createRemoteJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from "jose";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTVerifyGetKey,
+} from "jose";
 import type { Env } from "../env.js";
 import { algorithmsForKey, describeKey, pemSetting, publicKeysFromPem, readSettingFile } from "./pem.js";
 
@@ -13,11 +21,18 @@ export interface ExternalIssuer {
   remote: boolean;
 }
 
-const sourceNames = ["EXTERNAL_RUN_TOKEN_PUBLIC_KEY", "EXTERNAL_RUN_TOKEN_PUBLIC_KEY_FILE", "EXTERNAL_RUN_TOKEN_JWKS_FILE", "EXTERNAL_RUN_TOKEN_JWKS_URL"] as const;
+const sourceNames = [
+  "EXTERNAL_RUN_TOKEN_PUBLIC_KEY",
+  "EXTERNAL_RUN_TOKEN_PUBLIC_KEY_FILE",
+  "EXTERNAL_RUN_TOKEN_JWKS_FILE",
+  "EXTERNAL_RUN_TOKEN_JWKS_URL",
+] as const;
 
 function checkUsable(key: KeyObject, algorithms: string[], what: string): void {
   if (!algorithmsForKey(key).some((a) => algorithms.includes(a))) {
-    throw new Error(`${what} is an ${describeKey(key)} key, which none of EXTERNAL_RUN_TOKEN_ALGORITHMS (${algorithms.join(",")}) can use`);
+    throw new Error(
+      `${what} is an ${describeKey(key)} key, which none of EXTERNAL_RUN_TOKEN_ALGORITHMS (${algorithms.join(",")}) can use`,
+    );
   }
 }
 
@@ -27,9 +42,12 @@ function jwksFromFile(path: string, algorithms: string[]): JWTVerifyGetKey {
   try {
     doc = JSON.parse(readSettingFile(name, path));
   } catch (e) {
-    throw new Error(e instanceof SyntaxError ? `${name}: ${path} is not JSON (${e.message})` : (e as Error).message);
+    throw new Error(
+      e instanceof SyntaxError ? `${name}: ${path} is not JSON (${e.message})` : (e as Error).message,
+    );
   }
-  if (!doc || !Array.isArray(doc.keys) || doc.keys.length === 0) throw new Error(`${name}: ${path} is not a JWKS document ({"keys": [ … ]} with at least one key)`);
+  if (!doc || !Array.isArray(doc.keys) || doc.keys.length === 0)
+    throw new Error(`${name}: ${path} is not a JWKS document ({"keys": [ … ]} with at least one key)`);
   doc.keys.forEach((jwk: JWK, i) => {
     const what = `${name}: key #${i + 1}${jwk.kid ? ` (kid ${jwk.kid})` : ""}`;
     if (jwk.kty === "oct") throw new Error(`${what} is a symmetric key; only public keys are accepted`);
@@ -40,7 +58,8 @@ function jwksFromFile(path: string, algorithms: string[]): JWTVerifyGetKey {
       throw new Error(`${what} is not a valid public JWK (${(e as Error).message})`);
     }
     checkUsable(key, algorithms, what);
-    if (jwk.alg && !algorithms.includes(jwk.alg)) throw new Error(`${what} has alg ${jwk.alg}, not in EXTERNAL_RUN_TOKEN_ALGORITHMS`);
+    if (jwk.alg && !algorithms.includes(jwk.alg))
+      throw new Error(`${what} has alg ${jwk.alg}, not in EXTERNAL_RUN_TOKEN_ALGORITHMS`);
   });
   return createLocalJWKSet(doc);
 }
@@ -69,7 +88,9 @@ function keysFromPem(pem: string, algorithms: string[]): JWTVerifyGetKey {
       }
     }
     if (candidates.length === 0) throw new errors.JWKSNoMatchingKey();
-    const tryEach = new errors.JWKSMultipleMatchingKeys("every configured key that fits the algorithm is tried");
+    const tryEach = new errors.JWKSMultipleMatchingKeys(
+      "every configured key that fits the algorithm is tried",
+    );
     tryEach[Symbol.asyncIterator] = async function* () {
       yield* candidates;
     };
@@ -81,8 +102,12 @@ export function loadExternalIssuer(env: Env): ExternalIssuer | undefined {
   const configured = sourceNames.filter((n) => env[n] !== undefined);
   const issuer = env.EXTERNAL_RUN_TOKEN_ISSUER;
   if (!issuer && configured.length === 0) return undefined;
-  if (!issuer) throw new Error(`${configured[0]} is set but EXTERNAL_RUN_TOKEN_ISSUER is not: name the issuer (iss) of the external run tokens`);
-  if (configured.length === 0) throw new Error(`EXTERNAL_RUN_TOKEN_ISSUER is set but no key is: set one of ${sourceNames.join(", ")}`);
+  if (!issuer)
+    throw new Error(
+      `${configured[0]} is set but EXTERNAL_RUN_TOKEN_ISSUER is not: name the issuer (iss) of the external run tokens`,
+    );
+  if (configured.length === 0)
+    throw new Error(`EXTERNAL_RUN_TOKEN_ISSUER is set but no key is: set one of ${sourceNames.join(", ")}`);
   if (configured.length > 1) throw new Error(`Set only one of ${configured.join(", ")}`);
   if (issuer === env.JWT_ISSUER) throw new Error("EXTERNAL_RUN_TOKEN_ISSUER must differ from JWT_ISSUER");
   const algorithms = env.EXTERNAL_RUN_TOKEN_ALGORITHMS;
@@ -90,9 +115,18 @@ export function loadExternalIssuer(env: Env): ExternalIssuer | undefined {
 
   if (env.EXTERNAL_RUN_TOKEN_JWKS_URL) {
     // Cached for 10 minutes; a token with an unknown kid refetches (at most every 30 s).
-    const keys = createRemoteJWKSet(new URL(env.EXTERNAL_RUN_TOKEN_JWKS_URL), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    const keys = createRemoteJWKSet(new URL(env.EXTERNAL_RUN_TOKEN_JWKS_URL), {
+      timeoutDuration: 5000,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+    });
     return { ...base, keys, remote: true };
   }
-  if (env.EXTERNAL_RUN_TOKEN_JWKS_FILE) return { ...base, keys: jwksFromFile(env.EXTERNAL_RUN_TOKEN_JWKS_FILE, algorithms), remote: false };
-  return { ...base, keys: keysFromPem(pemSetting(env, "EXTERNAL_RUN_TOKEN_PUBLIC_KEY")!, algorithms), remote: false };
+  if (env.EXTERNAL_RUN_TOKEN_JWKS_FILE)
+    return { ...base, keys: jwksFromFile(env.EXTERNAL_RUN_TOKEN_JWKS_FILE, algorithms), remote: false };
+  return {
+    ...base,
+    keys: keysFromPem(pemSetting(env, "EXTERNAL_RUN_TOKEN_PUBLIC_KEY")!, algorithms),
+    remote: false,
+  };
 }

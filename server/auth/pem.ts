@@ -17,7 +17,9 @@ export function readSettingFile(name: string, path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
-    throw new Error(`${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(
+      `${name}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
 }
 
@@ -42,7 +44,14 @@ export function publicKeysFromPem(text: string, name: string): KeyObject[] {
 /** A short description of a key's type, for messages: "rsa", "ec P-256", "ed25519". */
 export function describeKey(key: KeyObject): string {
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  const curveName = curve === "prime256v1" ? "P-256" : curve === "secp384r1" ? "P-384" : curve === "secp521r1" ? "P-521" : curve;
+  const curveName =
+    curve === "prime256v1"
+      ? "P-256"
+      : curve === "secp384r1"
+        ? "P-384"
+        : curve === "secp521r1"
+          ? "P-521"
+          : curve;
   return key.asymmetricKeyType === "ec" ? `ec ${curveName}` : String(key.asymmetricKeyType ?? key.type);
 }
 

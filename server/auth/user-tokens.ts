@@ -34,10 +34,16 @@ const parsed = <T>(json: string | T): T => (typeof json === "string" ? (JSON.par
  * for an exact key in exactly one of them, the item. Whether the request may use them is decided later
  * (server/services/access.ts); a point read then needs no other statement.
  */
-export async function userPrincipal(sql: Sql, userId: string, tokenId: string, lookahead?: CollectionLookahead): Promise<Principal> {
+export async function userPrincipal(
+  sql: Sql,
+  userId: string,
+  tokenId: string,
+  lookahead?: CollectionLookahead,
+): Promise<Principal> {
   const projectId = lookahead?.projectId ? lookahead.projectId.toLowerCase() : null;
   const key = lookahead?.key ?? null;
-  const rows = await sql.query<TokenRow>(Prisma.sql`
+  const rows = await sql.query<TokenRow>(
+    Prisma.sql`
     WITH tok AS (
       SELECT t.scope, t.expires_at, t.revoked_at, t.last_used_at, u.id AS user_id, u.email, u.disabled
       FROM access_tokens t JOIN users u ON u.id = t.user_id
@@ -56,7 +62,9 @@ export async function userPrincipal(sql: Sql, userId: string, tokenId: string, l
            ${itemRowColumns("i", "item_")}
     FROM tok LEFT JOIN items i
       ON ${key}::text IS NOT NULL AND i.key = ${key}::text
-     AND i.collection_id = (SELECT id FROM named WHERE (SELECT count(*) FROM named) = 1)`, { prepare: true });
+     AND i.collection_id = (SELECT id FROM named WHERE (SELECT count(*) FROM named) = 1)`,
+    { prepare: true },
+  );
   const row = rows[0];
   if (!row || row.user_id !== userId) throw unauthorized("The token has been revoked or no longer exists");
   if (row.revoked_at) throw unauthorized("The token has been revoked");
@@ -81,13 +89,26 @@ export async function userPrincipal(sql: Sql, userId: string, tokenId: string, l
   };
 }
 
-function lookaheadResult(name: string, projectId: string | undefined, key: string | null, row: TokenRow): LookaheadResult {
+function lookaheadResult(
+  name: string,
+  projectId: string | undefined,
+  key: string | null,
+  row: TokenRow,
+): LookaheadResult {
   const found = parsed(row.collections);
   const result: LookaheadResult = { name, projectId, found };
   if (key !== null && found.length === 1) {
     result.key = key;
     result.item =
-      row.item_key === null ? null : { key: row.item_key, value: row.item_value, created: row.item_created, updated: row.item_updated, seq: row.item_seq };
+      row.item_key === null
+        ? null
+        : {
+            key: row.item_key,
+            value: row.item_value,
+            created: row.item_created,
+            updated: row.item_updated,
+            seq: row.item_seq,
+          };
   }
   return result;
 }
@@ -106,10 +127,17 @@ export function listUserTokens(prisma: PrismaClient, userId: string): Promise<Us
   return prisma.accessToken.findMany({
     where: { userId },
     orderBy: [{ createdAt: "desc" }, { id: "asc" }],
-    select: { id: true, label: true, scope: true, createdAt: true, expiresAt: true, lastUsedAt: true, revokedAt: true },
+    select: {
+      id: true,
+      label: true,
+      scope: true,
+      createdAt: true,
+      expiresAt: true,
+      lastUsedAt: true,
+      revokedAt: true,
+    },
   });
 }
-
 
 /** Revokes the token (of `ownerId` when given); false when there is no such token. Idempotent. */
 export async function revokeUserToken(prisma: PrismaClient, id: string, ownerId?: string): Promise<boolean> {
@@ -117,6 +145,9 @@ export async function revokeUserToken(prisma: PrismaClient, id: string, ownerId?
   const where = { id: id.toLowerCase(), ...(ownerId ? { userId: ownerId } : {}) };
   const found = await prisma.accessToken.findFirst({ where, select: { id: true } });
   if (!found) return false;
-  await prisma.accessToken.updateMany({ where: { ...where, revokedAt: null }, data: { revokedAt: new Date() } });
+  await prisma.accessToken.updateMany({
+    where: { ...where, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
   return true;
 }

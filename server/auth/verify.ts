@@ -1,12 +1,20 @@
 import { uuidPattern } from "../../contracts/common.js";
-import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import {
+  decodeJwt,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from "jose";
 import { AppError, unauthorized } from "../errors.js";
 import type { ExternalIssuer } from "./external.js";
 import { OWN_ALGORITHM } from "./keys.js";
 import type { VerifiedTokens } from "./verified-tokens.js";
 
 /** What a token's verified claims say, before the database is consulted. */
-export type VerifiedToken = { kind: "user"; userId: string; tokenId: string } | { kind: "run"; runId: string; projectId: string };
+export type VerifiedToken =
+  { kind: "user"; userId: string; tokenId: string } | { kind: "run"; runId: string; projectId: string };
 
 export interface VerifierConfig {
   issuer: string;
@@ -22,7 +30,8 @@ const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** The token of an `Authorization: Bearer <token>` header. */
 export function bearerToken(authorization: string | undefined): string {
-  if (!authorization?.trim()) throw unauthorized("Missing Authorization header; send 'Authorization: Bearer <token>'");
+  if (!authorization?.trim())
+    throw unauthorized("Missing Authorization header; send 'Authorization: Bearer <token>'");
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
   if (!m) throw unauthorized("The Authorization header must be 'Bearer <token>'");
   if (!jwtShape.test(m[1]!)) throw unauthorized("The bearer token is malformed: it is not a JWT");
@@ -33,7 +42,11 @@ const quote = (v: unknown) => JSON.stringify(String(v).slice(0, 100));
 
 function rejection(e: unknown, issuer: ExternalIssuer | undefined): AppError {
   if (!(e instanceof errors.JOSEError)) {
-    if (issuer?.remote) return new AppError("SERVICE_UNAVAILABLE", "The keys of the run-token issuer cannot be fetched; try again shortly");
+    if (issuer?.remote)
+      return new AppError(
+        "SERVICE_UNAVAILABLE",
+        "The keys of the run-token issuer cannot be fetched; try again shortly",
+      );
     throw e;
   }
   if (e instanceof errors.JWTExpired) return unauthorized("The token has expired");
@@ -43,11 +56,17 @@ function rejection(e: unknown, issuer: ExternalIssuer | undefined): AppError {
     if (e.claim === "iss") return unauthorized("The token's issuer (iss) is not accepted by this service");
     return unauthorized(`The token's ${e.claim} claim is invalid: ${e.reason}`);
   }
-  if (e instanceof errors.JOSEAlgNotAllowed || e instanceof errors.JOSENotSupported) return unauthorized("The token's signing algorithm (alg) is not accepted");
-  if (e instanceof errors.JWSSignatureVerificationFailed) return unauthorized("The token's signature is invalid");
-  if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) return unauthorized("The token is signed by a key this service does not know");
+  if (e instanceof errors.JOSEAlgNotAllowed || e instanceof errors.JOSENotSupported)
+    return unauthorized("The token's signing algorithm (alg) is not accepted");
+  if (e instanceof errors.JWSSignatureVerificationFailed)
+    return unauthorized("The token's signature is invalid");
+  if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys)
+    return unauthorized("The token is signed by a key this service does not know");
   if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) {
-    return new AppError("SERVICE_UNAVAILABLE", "The keys of the run-token issuer cannot be fetched; try again shortly");
+    return new AppError(
+      "SERVICE_UNAVAILABLE",
+      "The keys of the run-token issuer cannot be fetched; try again shortly",
+    );
   }
   return unauthorized("The bearer token is malformed or invalid");
 }
@@ -56,7 +75,8 @@ function runClaims(payload: JWTPayload): VerifiedToken {
   const runId = payload.sub!.slice("run:".length);
   const projectId = payload.project_id;
   if (!runId) throw unauthorized("The run token's subject names no run (expected sub 'run:<run id>')");
-  if (typeof projectId !== "string" || !uuidPattern.test(projectId)) throw unauthorized("The run token has no valid project_id claim (a UUID)");
+  if (typeof projectId !== "string" || !uuidPattern.test(projectId))
+    throw unauthorized("The run token has no valid project_id claim (a UUID)");
   return { kind: "run", runId, projectId: projectId.toLowerCase() };
 }
 
@@ -66,7 +86,11 @@ function runClaims(payload: JWTPayload): VerifiedToken {
  * the first whose signature matches decides (its claims are then checked as usual); when none matches, the
  * token is signed by a key this service does not know.
  */
-async function verifyWithKeySet(token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+async function verifyWithKeySet(
+  token: string,
+  keys: JWTVerifyGetKey,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
   try {
     return (await jwtVerify(token, keys, options)).payload;
   } catch (e) {
@@ -93,8 +117,10 @@ export async function verifyToken(token: string, config: VerifierConfig): Promis
     throw unauthorized("The bearer token is malformed: it is not a JWT");
   }
   // The unverified issuer only chooses which keys and rules apply; verification then pins that issuer.
-  const external = config.external && unverifiedIssuer === config.external.issuer ? config.external : undefined;
-  if (!external && unverifiedIssuer !== config.issuer) throw unauthorized(`The token's issuer (iss) ${quote(unverifiedIssuer)} is not accepted by this service`);
+  const external =
+    config.external && unverifiedIssuer === config.external.issuer ? config.external : undefined;
+  if (!external && unverifiedIssuer !== config.issuer)
+    throw unauthorized(`The token's issuer (iss) ${quote(unverifiedIssuer)} is not accepted by this service`);
 
   let payload: JWTPayload;
   try {
@@ -118,7 +144,12 @@ export async function verifyToken(token: string, config: VerifierConfig): Promis
   }
 
   const verified = claimsOf(payload, external !== undefined);
-  if (!external) config.verified?.remember(token, verified, payload.exp === undefined ? undefined : (payload.exp + config.clockTolerance) * 1000);
+  if (!external)
+    config.verified?.remember(
+      token,
+      verified,
+      payload.exp === undefined ? undefined : (payload.exp + config.clockTolerance) * 1000,
+    );
   return verified;
 }
 

@@ -47,12 +47,18 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
   } catch {
     throw new AppError("BAD_REQUEST", "Request body is not valid UTF-8");
   }
-  if (text.trim() === "") throw new AppError("BAD_REQUEST", "Request body is empty; a JSON document is required");
+  if (text.trim() === "")
+    throw new AppError("BAD_REQUEST", "Request body is empty; a JSON document is required");
   try {
     return parseJsonBody(text, limits.maxDepth);
   } catch (e) {
     if (e instanceof JsonTextError) {
-      throw new AppError("BAD_REQUEST", e.kind === "depth" ? `Request body is nested more than ${limits.maxDepth} levels deep (MAX_JSON_DEPTH)` : e.message);
+      throw new AppError(
+        "BAD_REQUEST",
+        e.kind === "depth"
+          ? `Request body is nested more than ${limits.maxDepth} levels deep (MAX_JSON_DEPTH)`
+          : e.message,
+      );
     }
     throw e;
   }
@@ -64,12 +70,18 @@ export const itemBodyLimits = (env: { MAX_BODY_BYTES: number; MAX_JSON_DEPTH: nu
   setting: "MAX_BODY_BYTES",
   maxDepth: env.MAX_JSON_DEPTH,
 });
-export const smallBodyLimits = (env: { MAX_SMALL_BODY_BYTES: number; MAX_JSON_DEPTH: number }): BodyLimits => ({
+export const smallBodyLimits = (env: {
+  MAX_SMALL_BODY_BYTES: number;
+  MAX_JSON_DEPTH: number;
+}): BodyLimits => ({
   maxBytes: env.MAX_SMALL_BODY_BYTES,
   setting: "MAX_SMALL_BODY_BYTES",
   maxDepth: env.MAX_JSON_DEPTH,
 });
 
 function tooLarge(limits: BodyLimits): AppError {
-  return new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds the limit of ${limits.maxBytes} bytes (${limits.setting})`);
+  return new AppError(
+    "PAYLOAD_TOO_LARGE",
+    `Request body exceeds the limit of ${limits.maxBytes} bytes (${limits.setting})`,
+  );
 }

@@ -13,7 +13,10 @@ export function matchItemsPath(path: string): { rawName: string; rawKey: string 
 }
 
 /** The decoded collection name (400 when it cannot be a collection name) and key pattern. */
-export function decodeItemsPath(match: { rawName: string; rawKey: string | undefined }): { name: string; key: string | undefined } {
+export function decodeItemsPath(match: { rawName: string; rawKey: string | undefined }): {
+  name: string;
+  key: string | undefined;
+} {
   const name = decodePathSegment(match.rawName, "name");
   const r = collectionNameSchema.safeParse(name);
   if (!r.success) {

@@ -12,11 +12,19 @@ import { clientGone } from "./stream-writer.js";
 import { setImmediate as yieldToIo } from "node:timers/promises";
 
 /** DELETE /lightning/collections/{name}/{key}: 200 `{key, deleted: 1, error: null}`, or `deleted: 0, error: "Item Not Found"`. */
-export async function deleteLightningItem(req: IncomingMessage, res: ServerResponse, raw: RawRequest, name: string, key: string): Promise<void> {
+export async function deleteLightningItem(
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: RawRequest,
+  name: string,
+  key: string,
+): Promise<void> {
   const { caller, query } = await openLightningRequest(raw, name, key);
   const params = parseParams(deleteItemContract.query, query);
   const deleted = await deleteOne(caller, { name, project_id: params.project_id }, key);
-  const body: z.infer<typeof deleteItemContract.output> = deleted ? { key, deleted: 1, error: null } : { key, deleted: 0, error: "Item Not Found" };
+  const body: z.infer<typeof deleteItemContract.output> = deleted
+    ? { key, deleted: 1, error: null }
+    : { key, deleted: 0, error: "Item Not Found" };
   sendJson(res, 200, body);
 }
 
@@ -32,7 +40,12 @@ async function patternFromBody(req: IncomingMessage, raw: RawRequest): Promise<s
  * DELETE /lightning/collections/{name}?key=<pattern>: deletes the matching items in batches (constant
  * memory) and answers the count. Without a pattern every item goes, which needs the deleteAll action.
  */
-export async function deleteLightningItems(req: IncomingMessage, res: ServerResponse, raw: RawRequest, name: string): Promise<void> {
+export async function deleteLightningItems(
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: RawRequest,
+  name: string,
+): Promise<void> {
   const { principal, caller, query } = await openLightningRequest(raw, name);
   holdStreamSlot(raw.services, principal, res);
   const params = parseParams(deleteItemsContract.query, query);
@@ -44,6 +57,10 @@ export async function deleteLightningItems(req: IncomingMessage, res: ServerResp
     await yieldToIo(); // the embedded database answers without I/O: let a disconnect be noticed
     next = await batches.next();
   }
-  const body: z.infer<typeof deleteItemsContract.output> = { key: key ?? null, deleted: next.value.count, error: null };
+  const body: z.infer<typeof deleteItemsContract.output> = {
+    key: key ?? null,
+    deleted: next.value.count,
+    error: null,
+  };
   sendJson(res, 200, body);
 }

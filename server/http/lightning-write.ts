@@ -19,8 +19,11 @@ function bodyProblem(body: unknown, issues: readonly z.core.$ZodIssue[]): string
   const issue = issues[0]!;
   if (issue.path.length === 0) return "The body must be a JSON object";
   let at: unknown = body;
-  for (const p of issue.path) at = at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[p] : undefined;
-  const where = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+  for (const p of issue.path)
+    at = at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[p] : undefined;
+  const where = issue.path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join("");
   return at === undefined ? `Missing required field: ${where}` : `Invalid field ${where}: ${issue.message}`;
 }
 
@@ -33,7 +36,8 @@ function checked<S extends z.ZodType>(schema: S, body: ParsedJsonBody): z.output
 
 /** Lightning's answer to an upsert: 200 `{upserted, error: null}`, or 422 naming the first problem (nothing written). */
 function answer(res: ServerResponse, result: UpsertResult, single: boolean): void {
-  if (result.errors.length === 0) return sendJson(res, 200, { upserted: result.upserted, error: null } satisfies UpsertAnswer);
+  if (result.errors.length === 0)
+    return sendJson(res, 200, { upserted: result.upserted, error: null } satisfies UpsertAnswer);
   const e = result.errors[0]!;
   const error = result.duplicateKey
     ? "Duplicate key found"
@@ -47,7 +51,13 @@ function answer(res: ServerResponse, result: UpsertResult, single: boolean): voi
  * Writes the items of a Lightning body, all or nothing, each wire string stored as a JSON string (README,
  * Interop): the string's JSON text is the text of its `value` member as sent.
  */
-async function write(req: IncomingMessage, res: ServerResponse, raw: RawRequest, name: string, itemsOf: (body: ParsedJsonBody) => object[]): Promise<void> {
+async function write(
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: RawRequest,
+  name: string,
+  itemsOf: (body: ParsedJsonBody) => object[],
+): Promise<void> {
   const { caller, query } = await openLightningRequest(raw, name);
   const params = parseParams(postItems.query, query);
   let single = false;
@@ -65,13 +75,20 @@ async function write(req: IncomingMessage, res: ServerResponse, raw: RawRequest,
     );
     answer(res, result, single);
   } catch (e) {
-    if (e instanceof Rejected) return sendJson(res, 422, { upserted: 0, error: e.message } satisfies UpsertAnswer);
+    if (e instanceof Rejected)
+      return sendJson(res, 422, { upserted: 0, error: e.message } satisfies UpsertAnswer);
     throw e;
   }
 }
 
 /** PUT /lightning/collections/{name}/{key} {"value": "<string>"} → 200 {"upserted": 1, "error": null}. */
-export function putLightningItem(req: IncomingMessage, res: ServerResponse, raw: RawRequest, name: string, key: string): Promise<void> {
+export function putLightningItem(
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: RawRequest,
+  name: string,
+  key: string,
+): Promise<void> {
   return write(req, res, raw, name, (body) => {
     checked(putItem.body, body);
     // The body object is the item: the key is the path's, the value's text is that body's `value` member.
@@ -82,7 +99,12 @@ export function putLightningItem(req: IncomingMessage, res: ServerResponse, raw:
 }
 
 /** POST /lightning/collections/{name} {"items": [{key, value}]} → 200 {"upserted": n, "error": null}; 422 when invalid. */
-export function postLightningItems(req: IncomingMessage, res: ServerResponse, raw: RawRequest, name: string): Promise<void> {
+export function postLightningItems(
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: RawRequest,
+  name: string,
+): Promise<void> {
   return write(req, res, raw, name, (body) => {
     checked(postItems.body, body);
     return (body.value as { items: object[] }).items;

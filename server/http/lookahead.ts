@@ -7,8 +7,13 @@ import { keyProblem } from "../services/patterns.js";
  * read of one key, that key: for the token check to read along. Undefined (or no key) when they cannot
  * name one; the request then fails validation later, after authentication, as before.
  */
-export function collectionLookahead(name: string | undefined, projectId: string | undefined, readKey?: string): CollectionLookahead | undefined {
-  if (name === undefined || name.length > COLLECTION_NAME_MAX_LENGTH || !collectionNamePattern.test(name)) return undefined;
+export function collectionLookahead(
+  name: string | undefined,
+  projectId: string | undefined,
+  readKey?: string,
+): CollectionLookahead | undefined {
+  if (name === undefined || name.length > COLLECTION_NAME_MAX_LENGTH || !collectionNamePattern.test(name))
+    return undefined;
   if (projectId !== undefined && !uuidPattern.test(projectId)) return undefined;
   const exactKey = readKey !== undefined && !readKey.includes("*") && keyProblem(readKey, 1024) === null;
   return { name, projectId, ...(exactKey ? { key: readKey } : {}) };

@@ -174,13 +174,19 @@ export function createProcedureHandlers(services: Services, gate: RequestGate) {
     // the caller is authenticated (no body of a protected route is read for a stranger).
     if (["POST", "PUT", "PATCH", "DELETE"].includes(method)) {
       if (route.protectedMethods?.has(method)) await gate.authenticate(scope);
-      if (method !== "DELETE" && sendsNoBody(req) && (!req.headers["content-type"] || isJsonContentType(req.headers["content-type"]))) {
+      if (
+        method !== "DELETE" &&
+        sendsNoBody(req) &&
+        (!req.headers["content-type"] || isJsonContentType(req.headers["content-type"]))
+      ) {
         // An input with no required field may be omitted (SPEC §4): no body is the empty object, which
         // gets the contract's defaults, or a 400 naming what is required.
         req.headers["content-type"] = "application/json";
         (req as IncomingMessage & { body?: unknown }).body = {};
       } else if (req.headers["content-type"] || Number(req.headers["content-length"]) > 0) {
-        (req as IncomingMessage & { body?: unknown }).body = (await readJsonBody(req, smallBodyLimits(env))).value;
+        (req as IncomingMessage & { body?: unknown }).body = (
+          await readJsonBody(req, smallBodyLimits(env))
+        ).value;
       }
     }
     if (scope.head) req.method = "GET"; // Node sends no body for a HEAD whatever is written

@@ -56,7 +56,10 @@ export class RateLimiter {
       limit: this.perMinute,
       remaining: Math.max(0, Math.floor(bucket.tokens)),
       resetSeconds: Math.ceil((this.perMinute - bucket.tokens) / this.perMs / 1000),
-      retryAfterSeconds: Math.max(1, Math.ceil((Math.min(cost, this.perMinute) - bucket.tokens) / this.perMs / 1000)),
+      retryAfterSeconds: Math.max(
+        1,
+        Math.ceil((Math.min(cost, this.perMinute) - bucket.tokens) / this.perMs / 1000),
+      ),
     };
   }
 }

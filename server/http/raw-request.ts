@@ -30,7 +30,13 @@ export interface OpenedItemRequest {
   key: string | undefined;
 }
 
-function opened(raw: RawRequest, principal: Principal, query: QueryValues, name: string, key: string | undefined): OpenedItemRequest {
+function opened(
+  raw: RawRequest,
+  principal: Principal,
+  query: QueryValues,
+  name: string,
+  key: string | undefined,
+): OpenedItemRequest {
   const { db, env, metrics } = raw.services;
   return { principal, caller: { sql: db.sql, env, principal, counters: metrics.items }, query, name, key };
 }
@@ -39,19 +45,33 @@ function opened(raw: RawRequest, principal: Principal, query: QueryValues, name:
  * `/collections/{name}[/{key}]`: authenticates first (the token check reads along the collection and,
  * with `readKey`, the item), then decodes the path (400 for a bad name or escape).
  */
-export async function openItemRequest(raw: RawRequest, options: { readKey?: boolean } = {}): Promise<OpenedItemRequest> {
+export async function openItemRequest(
+  raw: RawRequest,
+  options: { readKey?: boolean } = {},
+): Promise<OpenedItemRequest> {
   const path = matchItemsPath(raw.target.path)!;
   const query = parseQueryString(raw.target.search);
   const principal = await raw.authenticate(
-    collectionLookahead(tryDecodePathSegment(path.rawName), query.values.project_id, options.readKey ? tryDecodePathSegment(path.rawKey) : undefined),
+    collectionLookahead(
+      tryDecodePathSegment(path.rawName),
+      query.values.project_id,
+      options.readKey ? tryDecodePathSegment(path.rawKey) : undefined,
+    ),
   );
   const { name, key } = decodeItemsPath(path);
   return opened(raw, principal, query, name, key);
 }
 
 /** `/lightning/collections/{name}[/{key}]`, its path already decoded: authenticates and reads the query. */
-export async function openLightningRequest(raw: RawRequest, name: string, key?: string, options: { readKey?: boolean } = {}): Promise<OpenedItemRequest> {
+export async function openLightningRequest(
+  raw: RawRequest,
+  name: string,
+  key?: string,
+  options: { readKey?: boolean } = {},
+): Promise<OpenedItemRequest> {
   const query = parseQueryString(raw.target.search);
-  const principal = await raw.authenticate(collectionLookahead(name, query.values.project_id, options.readKey ? key : undefined));
+  const principal = await raw.authenticate(
+    collectionLookahead(name, query.values.project_id, options.readKey ? key : undefined),
+  );
   return opened(raw, principal, query, name, key);
 }

@@ -29,7 +29,9 @@ export function requestTarget(url: string | undefined): RequestTarget {
 export function decodePathSegment(raw: string, what: string): string {
   const decoded = tryDecodePathSegment(raw);
   if (decoded === undefined) {
-    throw badRequest(`Invalid ${what} in the path: not valid percent-encoded UTF-8`, [{ path: what, message: "not valid percent-encoded UTF-8" }]);
+    throw badRequest(`Invalid ${what} in the path: not valid percent-encoded UTF-8`, [
+      { path: what, message: "not valid percent-encoded UTF-8" },
+    ]);
   }
   return decoded;
 }
@@ -42,7 +44,7 @@ export function tryDecodePathSegment(raw: string | undefined): string | undefine
   if (raw === undefined) return undefined;
   if (!raw.includes("%")) return raw;
   const bytes: number[] = [];
-  for (let i = 0; i < raw.length; ) {
+  for (let i = 0; i < raw.length;) {
     if (raw.charCodeAt(i) === 0x25 && hex(raw.charCodeAt(i + 1)) && hex(raw.charCodeAt(i + 2))) {
       bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
       i += 3;

@@ -2,7 +2,12 @@ import type { ServerResponse } from "node:http";
 import { AppError, toAppError } from "../errors.js";
 import { errorFields, type Logger } from "../log.js";
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   // An answer given before the request body was read (413, or any early error) closes the connection
   // rather than reading and discarding the rest of the body.

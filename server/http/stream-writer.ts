@@ -126,7 +126,11 @@ export interface JsonStreamParts<T, E> {
  * then written as it arrives, with backpressure. A failure after the status line is thrown to the
  * caller's error answer, which aborts the transfer (SPEC §3.1).
  */
-export async function writeJsonStream<T, E>(res: ServerResponse, signal: AbortSignal, parts: JsonStreamParts<T, E>): Promise<void> {
+export async function writeJsonStream<T, E>(
+  res: ServerResponse,
+  signal: AbortSignal,
+  parts: JsonStreamParts<T, E>,
+): Promise<void> {
   const { batches } = parts;
   try {
     let next = await batches.next();

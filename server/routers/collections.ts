@@ -18,8 +18,17 @@ export const collectionsRouter = {
     .input(createCollection.input)
     .output(createCollection.output)
     .mutation(async ({ ctx, input }) => {
-      const created = await createCollectionAs(ctx.services.db.prisma, ctx.principal, input.project_id, input.name);
-      auditCall(ctx, "collection.create", { project_id: created.project_id, collection: created.name, collection_id: created.id });
+      const created = await createCollectionAs(
+        ctx.services.db.prisma,
+        ctx.principal,
+        input.project_id,
+        input.name,
+      );
+      auditCall(ctx, "collection.create", {
+        project_id: created.project_id,
+        collection: created.name,
+        collection_id: created.id,
+      });
       return created;
     }),
 
@@ -28,8 +37,16 @@ export const collectionsRouter = {
     .input(deleteCollection.input)
     .output(deleteCollection.output)
     .mutation(async ({ ctx, input }) => {
-      const deleted = await deleteCollectionAs(ctx.services.db.prisma, ctx.principal, input.project_id, input.name);
-      auditCall(ctx, "collection.delete", { project_id: input.project_id.toLowerCase(), collection: input.name });
+      const deleted = await deleteCollectionAs(
+        ctx.services.db.prisma,
+        ctx.principal,
+        input.project_id,
+        input.name,
+      );
+      auditCall(ctx, "collection.delete", {
+        project_id: input.project_id.toLowerCase(),
+        collection: input.name,
+      });
       return deleted;
     }),
 };

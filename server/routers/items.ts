@@ -40,7 +40,10 @@ export const itemsRouter = {
     .output(getItems.output)
     .query(async ({ ctx, input }) => {
       const { env } = ctx.services;
-      const plan = await planFetch(callerOf(ctx), input, "rest", { defaultLimit: env.PAGE_DEFAULT_LIMIT, maxBytes: env.PAGE_MAX_BYTES });
+      const plan = await planFetch(callerOf(ctx), input, "rest", {
+        defaultLimit: env.PAGE_DEFAULT_LIMIT,
+        maxBytes: env.PAGE_MAX_BYTES,
+      });
       const stream = plan.stream(ctx.signal);
       const results: Item[] = [];
       let next = await stream.next();
@@ -48,7 +51,11 @@ export const itemsRouter = {
         for (const row of next.value) results.push(toItem(row, plan.meta));
         next = await stream.next();
       }
-      return { results, end_offset: plan.startOffset + next.value.count, cursor: plan.nextCursor(next.value) };
+      return {
+        results,
+        end_offset: plan.startOffset + next.value.count,
+        cursor: plan.nextCursor(next.value),
+      };
     }),
 
   /**
@@ -56,17 +63,28 @@ export const itemsRouter = {
    * `{type: "items", results}` per database batch, then `{type: "end", end_offset, cursor}`; at most
    * STREAM_DEFAULT_LIMIT items without `limit`.
    */
-  stream: authedProcedure.input(getItems.input).query(async function* ({ ctx, input, signal }): AsyncGenerator<getItems.StreamEvent> {
+  stream: authedProcedure.input(getItems.input).query(async function* ({
+    ctx,
+    input,
+    signal,
+  }): AsyncGenerator<getItems.StreamEvent> {
     const releaseSlot = acquireStreamSlot(ctx.services, ctx.principal);
     try {
-      const plan = await planFetch(callerOf(ctx), input, "rest", { defaultLimit: ctx.services.env.STREAM_DEFAULT_LIMIT });
+      const plan = await planFetch(callerOf(ctx), input, "rest", {
+        defaultLimit: ctx.services.env.STREAM_DEFAULT_LIMIT,
+      });
       const stream = plan.stream(signal ?? ctx.signal);
       let next = await stream.next();
       while (!next.done) {
         yield { type: "items", results: next.value.map((row) => toItem(row, plan.meta)) };
         next = await stream.next();
       }
-      if (!next.value.aborted) yield { type: "end", end_offset: plan.startOffset + next.value.count, cursor: plan.nextCursor(next.value) };
+      if (!next.value.aborted)
+        yield {
+          type: "end",
+          end_offset: plan.startOffset + next.value.count,
+          cursor: plan.nextCursor(next.value),
+        };
     } finally {
       releaseSlot();
     }
@@ -81,7 +99,10 @@ export const itemsRouter = {
       const result = await upsert(callerOf(ctx), input, async () => ({
         items: input.items,
         // Values arrive parsed (tRPC's JSON): their text is what JSON.stringify gives.
-        valueText: (item) => (Object.hasOwn(item, "value") && (item as { value?: unknown }).value !== undefined ? jsonTextOf((item as { value: unknown }).value, MAX_JSON_DEPTH) : undefined),
+        valueText: (item) =>
+          Object.hasOwn(item, "value") && (item as { value?: unknown }).value !== undefined
+            ? jsonTextOf((item as { value: unknown }).value, MAX_JSON_DEPTH)
+            : undefined,
       }));
       if (result.status === 422) {
         throw new AppError(

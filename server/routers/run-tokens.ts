@@ -11,7 +11,11 @@ export const runTokensRouter = {
     .output(createRunToken.output)
     .mutation(async ({ ctx, input }) => {
       const minted = await mintRunToken(ctx.services.auth, ctx.principal, input);
-      auditCall(ctx, "run_token.create", { project_id: minted.project_id, run_id: minted.run_id, expires_at: minted.expires_at });
+      auditCall(ctx, "run_token.create", {
+        project_id: minted.project_id,
+        run_id: minted.run_id,
+        expires_at: minted.expires_at,
+      });
       return minted;
     }),
 };

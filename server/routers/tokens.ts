@@ -7,7 +7,8 @@ import { createOwnToken, listOwnTokens, revokeOwnToken } from "../services/token
 import { userProcedure } from "../trpc.js";
 
 const userWriteProcedure = userProcedure.use(({ ctx, next }) => {
-  if (ctx.principal.scope === "read") throw forbidden("This token has read scope; it cannot create or revoke tokens");
+  if (ctx.principal.scope === "read")
+    throw forbidden("This token has read scope; it cannot create or revoke tokens");
   return next();
 });
 
@@ -24,7 +25,11 @@ export const tokensRouter = {
     .output(createToken.output)
     .mutation(async ({ ctx, input }) => {
       const created = await createOwnToken(ctx.services.auth, ctx.principal, input);
-      auditCall(ctx, "token.create", { token_id: created.id, user_id: ctx.principal.userId, scope: created.scope });
+      auditCall(ctx, "token.create", {
+        token_id: created.id,
+        user_id: ctx.principal.userId,
+        scope: created.scope,
+      });
       return created;
     }),
   revoke: userWriteProcedure

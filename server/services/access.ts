@@ -37,10 +37,13 @@ export async function resolveCollection(
     ahead && ahead.name === name && ahead.projectId === (projectId ? projectId.toLowerCase() : undefined)
       ? ahead.found // read with the token, under the same conditions
       : projects.length
-        ? await sql.query<ResolvedCollection>(Prisma.sql`
+        ? await sql.query<ResolvedCollection>(
+            Prisma.sql`
             SELECT id::text AS id, name, project_id::text AS "projectId" FROM collections
             WHERE name = ${name} AND project_id = ANY(${projects}::uuid[])
-            LIMIT 2`, { prepare: true })
+            LIMIT 2`,
+            { prepare: true },
+          )
         : [];
   if (found.length === 0) throw notFound(`Collection '${name}' not found`);
   if (found.length > 1) {
@@ -63,8 +66,19 @@ export async function resolveCollection(
  * The item `key` of the resolved collection as read with the token (CollectionLookahead), or undefined
  * when it was not read along: null means it was read and does not exist.
  */
-export function lookaheadItem(principal: Principal, collectionId: string, key: string): ItemRow | null | undefined {
+export function lookaheadItem(
+  principal: Principal,
+  collectionId: string,
+  key: string,
+): ItemRow | null | undefined {
   const ahead = principal.kind === "user" ? principal.lookahead : undefined;
-  if (!ahead || ahead.item === undefined || ahead.key !== key || ahead.found.length !== 1 || ahead.found[0]!.id !== collectionId) return undefined;
+  if (
+    !ahead ||
+    ahead.item === undefined ||
+    ahead.key !== key ||
+    ahead.found.length !== 1 ||
+    ahead.found[0]!.id !== collectionId
+  )
+    return undefined;
   return ahead.item;
 }

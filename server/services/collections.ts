@@ -1,5 +1,8 @@
 import { collectionNamePattern, uuidPattern } from "../../contracts/common.js";
-import type { ListCollectionsOutput, ListCollectionsParams } from "../../contracts/collections/list-collections.js";
+import type {
+  ListCollectionsOutput,
+  ListCollectionsParams,
+} from "../../contracts/collections/list-collections.js";
 import type { PrismaClient } from "../db.js";
 import type { Env } from "../env.js";
 import { forbidden, invalidParameter, notFound } from "../errors.js";
@@ -62,7 +65,10 @@ export async function listCollections(
 ): Promise<ListCollectionsOutput> {
   const limit = params.limit ?? limits.COLLECTIONS_DEFAULT_LIMIT;
   if (limit > limits.COLLECTIONS_MAX_LIMIT) {
-    throw invalid("limit", `limit is at most ${limits.COLLECTIONS_MAX_LIMIT} (COLLECTIONS_MAX_LIMIT); read further pages with cursor`);
+    throw invalid(
+      "limit",
+      `limit is at most ${limits.COLLECTIONS_MAX_LIMIT} (COLLECTIONS_MAX_LIMIT); read further pages with cursor`,
+    );
   }
   const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
   let projects = visibleProjects(principal);
@@ -114,7 +120,12 @@ function checkManage(principal: Principal, projectId: string): void {
   }
 }
 
-export async function createCollectionAs(prisma: PrismaClient, principal: Principal, projectIdAsGiven: string, name: string) {
+export async function createCollectionAs(
+  prisma: PrismaClient,
+  principal: Principal,
+  projectIdAsGiven: string,
+  name: string,
+) {
   const projectId = projectKey(projectIdAsGiven);
   checkManage(principal, projectId);
   const c = await createCollection(prisma, projectId, name);
@@ -123,7 +134,12 @@ export async function createCollectionAs(prisma: PrismaClient, principal: Princi
   return { id: c.id, name: c.name, project_id: c.projectId, created: row!.created };
 }
 
-export async function deleteCollectionAs(prisma: PrismaClient, principal: Principal, projectIdAsGiven: string, name: string) {
+export async function deleteCollectionAs(
+  prisma: PrismaClient,
+  principal: Principal,
+  projectIdAsGiven: string,
+  name: string,
+) {
   const projectId = projectKey(projectIdAsGiven);
   checkManage(principal, projectId);
   return deleteCollection(prisma, projectId, name);

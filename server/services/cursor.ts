@@ -13,7 +13,8 @@ const MAX_SEQ = 9_223_372_036_854_775_807n;
 const NOT_OURS = "is not a cursor returned by this service";
 
 /** A sequence number as a cursor holds it: decimal digits within PostgreSQL's bigint. */
-const isSeq = (text: string | undefined): text is string => text !== undefined && /^\d{1,19}$/.test(text) && BigInt(text) <= MAX_SEQ;
+const isSeq = (text: string | undefined): text is string =>
+  text !== undefined && /^\d{1,19}$/.test(text) && BigInt(text) <= MAX_SEQ;
 
 /** A short digest of what a cursor must be replayed with (collection and filters, not limit). */
 export function queryFingerprint(parts: unknown): string {
@@ -29,8 +30,10 @@ export function encodeCursor(pos: CursorPosition, fingerprint: string): string {
 export function decodeCursor(cursor: string, fingerprint: string): CursorPosition {
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw new Error(NOT_OURS);
   const parts = Buffer.from(cursor, "base64url").toString("utf8").split(".");
-  if (parts.length !== 4 || parts[0] !== "1" || !isSeq(parts[1]) || !/^\d{1,15}$/.test(parts[2]!)) throw new Error(NOT_OURS);
-  if (parts[3] !== fingerprint) throw new Error("belongs to a different query (collection, key pattern or time filters changed)");
+  if (parts.length !== 4 || parts[0] !== "1" || !isSeq(parts[1]) || !/^\d{1,15}$/.test(parts[2]!))
+    throw new Error(NOT_OURS);
+  if (parts[3] !== fingerprint)
+    throw new Error("belongs to a different query (collection, key pattern or time filters changed)");
   return { afterSeq: parts[1]!, offset: Number(parts[2]) };
 }
 

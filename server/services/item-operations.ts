@@ -5,7 +5,13 @@ import type { Env } from "../env.js";
 import type { ItemCounters } from "../observability/metrics.js";
 import { AppError, invalidParameter } from "../errors.js";
 import { lookaheadItem, resolveCollection, type ResolvedCollection } from "./access.js";
-import { decodeCursor, decodeLightningCursor, encodeCursor, encodeLightningCursor, queryFingerprint } from "./cursor.js";
+import {
+  decodeCursor,
+  decodeLightningCursor,
+  encodeCursor,
+  encodeLightningCursor,
+  queryFingerprint,
+} from "./cursor.js";
 import {
   deleteItem,
   deleteItemsBatches,
@@ -35,7 +41,10 @@ export interface ItemCaller {
 }
 
 /** `batches` as they come, each batch's length counted. */
-async function* counted<T, R>(batches: AsyncGenerator<T[], R, void>, count: ((n: number) => void) | undefined): AsyncGenerator<T[], R, void> {
+async function* counted<T, R>(
+  batches: AsyncGenerator<T[], R, void>,
+  count: ((n: number) => void) | undefined,
+): AsyncGenerator<T[], R, void> {
   if (!count) return yield* batches;
   try {
     let next = await batches.next();
@@ -63,7 +72,12 @@ export function deleteAction(pattern: string | undefined): Action {
   return keyMatch(pattern).kind === "all" ? "deleteAll" : "write";
 }
 
-function filterOf(env: Env, pattern: string | undefined, params: TimeParams, dialect: TimeDialect): ItemFilter {
+function filterOf(
+  env: Env,
+  pattern: string | undefined,
+  params: TimeParams,
+  dialect: TimeDialect,
+): ItemFilter {
   if (pattern !== undefined) {
     const problem = patternProblem(pattern, env.MAX_PATTERN_LENGTH);
     if (problem) throw invalid("key", problem);
@@ -112,16 +126,29 @@ export interface FetchPlan {
  * A fetch (SPEC §3.1, §5): resolves the collection for reading, checks the limits and the cursor (400
  * naming the parameter), and plans the stream. `dialect` picks the time-filter reading and the cursor format.
  */
-export async function planFetch(caller: ItemCaller, req: FetchRequest, dialect: TimeDialect, page: PageRules = {}): Promise<FetchPlan> {
+export async function planFetch(
+  caller: ItemCaller,
+  req: FetchRequest,
+  dialect: TimeDialect,
+  page: PageRules = {},
+): Promise<FetchPlan> {
   const { env, principal, sql } = caller;
-  if (req.cursor !== undefined && req.offset !== undefined) throw invalid("cursor", "cursor and offset are mutually exclusive");
+  if (req.cursor !== undefined && req.offset !== undefined)
+    throw invalid("cursor", "cursor and offset are mutually exclusive");
   if (req.offset !== undefined && req.offset > env.MAX_OFFSET) {
-    throw invalid("offset", `must be at most ${env.MAX_OFFSET} (MAX_OFFSET); page further with the cursor of a previous answer`);
+    throw invalid(
+      "offset",
+      `must be at most ${env.MAX_OFFSET} (MAX_OFFSET); page further with the cursor of a previous answer`,
+    );
   }
   if (req.limit !== undefined && env.MAX_RESULT_LIMIT !== undefined && req.limit > env.MAX_RESULT_LIMIT) {
     throw invalid("limit", `must be at most ${env.MAX_RESULT_LIMIT} (MAX_RESULT_LIMIT)`);
   }
-  const limit = req.limit ?? (page.defaultLimit === undefined ? undefined : Math.min(page.defaultLimit, env.MAX_RESULT_LIMIT ?? Infinity));
+  const limit =
+    req.limit ??
+    (page.defaultLimit === undefined
+      ? undefined
+      : Math.min(page.defaultLimit, env.MAX_RESULT_LIMIT ?? Infinity));
   const filter = filterOf(env, req.key, req, dialect);
   const collection = await resolve(caller, req, "read");
   // Computed only when a cursor is read or written (a digest per request shows in a point read's profile).
@@ -137,7 +164,12 @@ export async function planFetch(caller: ItemCaller, req: FetchRequest, dialect: 
     }
   }
   // A plain read of one exact key whose item was read with the token: no other statement.
-  const plain = keyMatch(filter.pattern).kind === "exact" && !filter.created && !filter.updated && afterSeq === undefined && !req.offset;
+  const plain =
+    keyMatch(filter.pattern).kind === "exact" &&
+    !filter.created &&
+    !filter.updated &&
+    afterSeq === undefined &&
+    !req.offset;
   const prefetched = plain ? lookaheadItem(principal, collection.id, filter.pattern!) : undefined;
   return {
     collection,
@@ -226,7 +258,10 @@ export async function upsert(
 }
 
 /** Splits upsert items into valid ones and per-item errors (SPEC §3.2). A key given twice is rejected at every index. */
-export function validateUpsertItems(env: Env, source: UpsertSource): { valid: NewItem[]; errors: ItemError[] } {
+export function validateUpsertItems(
+  env: Env,
+  source: UpsertSource,
+): { valid: NewItem[]; errors: ItemError[] } {
   const { items } = source;
   if (items.length > env.MAX_ITEMS_PER_REQUEST) {
     throw new AppError(
@@ -244,12 +279,20 @@ export function validateUpsertItems(env: Env, source: UpsertSource): { valid: Ne
     }
     const { key } = item as { key?: unknown };
     if (typeof key !== "string") {
-      errors.push({ index, key: null, message: key === undefined ? "key is missing" : "key must be a string" });
+      errors.push({
+        index,
+        key: null,
+        message: key === undefined ? "key is missing" : "key must be a string",
+      });
       return;
     }
     const problem = keyProblem(key, env.MAX_KEY_LENGTH);
     if (problem) {
-      errors.push({ index, key, message: problem.includes("at most") ? `${problem} (MAX_KEY_LENGTH)` : problem });
+      errors.push({
+        index,
+        key,
+        message: problem.includes("at most") ? `${problem} (MAX_KEY_LENGTH)` : problem,
+      });
       return;
     }
     const valueJson = source.valueText(item);
@@ -258,11 +301,19 @@ export function validateUpsertItems(env: Env, source: UpsertSource): { valid: Ne
       return;
     }
     if (valueJson === null) {
-      errors.push({ index, key, message: `value is nested more than ${env.MAX_JSON_DEPTH} levels deep (MAX_JSON_DEPTH)` });
+      errors.push({
+        index,
+        key,
+        message: `value is nested more than ${env.MAX_JSON_DEPTH} levels deep (MAX_JSON_DEPTH)`,
+      });
       return;
     }
     if (valueJson.length > env.MAX_VALUE_CHARS) {
-      errors.push({ index, key, message: `value has ${valueJson.length} characters once serialized; at most ${env.MAX_VALUE_CHARS} are allowed (MAX_VALUE_CHARS)` });
+      errors.push({
+        index,
+        key,
+        message: `value has ${valueJson.length} characters once serialized; at most ${env.MAX_VALUE_CHARS} are allowed (MAX_VALUE_CHARS)`,
+      });
       return;
     }
     seen.set(key, (seen.get(key) ?? 0) + 1);
@@ -294,13 +345,23 @@ export interface DeletePlan {
  * A delete by pattern (SPEC §3.3, §5): checks the filter, resolves the collection with the action the
  * pattern needs (every item: admins only), and plans the batches. Nothing is deleted before `batches` runs.
  */
-export async function planDelete(caller: ItemCaller, req: DeleteRequest, dialect: TimeDialect): Promise<DeletePlan> {
+export async function planDelete(
+  caller: ItemCaller,
+  req: DeleteRequest,
+  dialect: TimeDialect,
+): Promise<DeletePlan> {
   const filter = filterOf(caller.env, req.key, req, dialect);
   const collection = await resolve(caller, req, deleteAction(req.key));
   return {
     collection,
     batches: (signal) =>
-      counted(deleteItemsBatches(caller.sql, collection.id, filter, { batchSize: caller.env.DELETE_BATCH_SIZE, signal }), caller.counters?.deleted),
+      counted(
+        deleteItemsBatches(caller.sql, collection.id, filter, {
+          batchSize: caller.env.DELETE_BATCH_SIZE,
+          signal,
+        }),
+        caller.counters?.deleted,
+      ),
   };
 }
 

@@ -31,9 +31,11 @@ export interface ItemRow {
  * leading byte-order mark, so `\uFEFFbom` would otherwise come back as `bom`; U+0001 cannot start a key
  * (no control characters), so the mark is unambiguous on both storages.
  */
-export const shieldedText = (column: string) => `CASE WHEN starts_with(${column}, U&'\\FEFF') THEN U&'\\0001' || ${column} ELSE ${column} END`;
+export const shieldedText = (column: string) =>
+  `CASE WHEN starts_with(${column}, U&'\\FEFF') THEN U&'\\0001' || ${column} ELSE ${column} END`;
 
-const isoUtc = (column: string) => Prisma.raw(`to_char("${column}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+const isoUtc = (column: string) =>
+  Prisma.raw(`to_char("${column}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
 
 /** The columns of an ItemRow read from the items row `alias`, named `<prefix>key` and so on. */
 export function itemRowColumns(alias: string, prefix = ""): Prisma.Sql {
@@ -49,10 +51,18 @@ function rangeSql(column: "created" | "updated", range: TimeRange | undefined): 
   const col = Prisma.raw(`"${column}"`);
   const out: Prisma.Sql[] = [];
   if (range?.after) {
-    out.push(range.after.inclusive ? Prisma.sql`${col} >= ${range.after.at}::timestamptz` : Prisma.sql`${col} > ${range.after.at}::timestamptz`);
+    out.push(
+      range.after.inclusive
+        ? Prisma.sql`${col} >= ${range.after.at}::timestamptz`
+        : Prisma.sql`${col} > ${range.after.at}::timestamptz`,
+    );
   }
   if (range?.before) {
-    out.push(range.before.inclusive ? Prisma.sql`${col} <= ${range.before.at}::timestamptz` : Prisma.sql`${col} < ${range.before.at}::timestamptz`);
+    out.push(
+      range.before.inclusive
+        ? Prisma.sql`${col} <= ${range.before.at}::timestamptz`
+        : Prisma.sql`${col} < ${range.before.at}::timestamptz`,
+    );
   }
   return out;
 }
@@ -141,12 +151,14 @@ export async function* streamItems(
     // Once the limit or the byte budget is reached, one more row (a probe) tells whether more items match.
     const remaining = bytes >= maxBytes ? 0 : limit === undefined ? Infinity : limit - count;
     const take = Math.min(options.batchSize, remaining + 1);
-    const budget = remaining === 0 ? 1 : Math.min(options.batchBytes ?? DEFAULT_BATCH_BYTES, maxBytes - bytes);
+    const budget =
+      remaining === 0 ? 1 : Math.min(options.batchBytes ?? DEFAULT_BATCH_BYTES, maxBytes - bytes);
     // `run` is the value bytes up to and including the row: a row is sent while the bytes before it are
     // under the budget, so the first row always is. octet_length reads a stored value's size without
     // decompressing it, and rows past the budget are never sent.
     // Every column costs the driver a parse per row: `bound` comes with the first batch only.
-    const rows = await sql.query<ItemRow & { bound?: string; run: string }>(Prisma.sql`
+    const rows = await sql.query<ItemRow & { bound?: string; run: string }>(
+      Prisma.sql`
       SELECT key, value, created, updated, seq, run::text AS run${boundKnown ? Prisma.empty : Prisma.sql`, ${bound}::text AS bound`} FROM (
         SELECT page.*, sum(page.len) OVER (ORDER BY page.n ROWS UNBOUNDED PRECEDING) AS run
         FROM (
@@ -157,7 +169,9 @@ export async function* streamItems(
           ORDER BY items.seq
           LIMIT ${take} OFFSET ${skip}) AS page) AS counted
       WHERE counted.run - counted.len < ${budget}::bigint
-      ORDER BY counted.n`, { prepare });
+      ORDER BY counted.n`,
+      { prepare },
+    );
     skip = 0;
     if (!boundKnown && rows.length > 0) {
       bound = Prisma.sql`${rows[0]!.bound}::bigint`;
@@ -190,7 +204,10 @@ export function withMeta(valueJson: string, created: string, updated: string): s
   const meta = `{"created":"${created}","updated":"${updated}"}`;
   // The object may already have top-level _meta members (also spelled with \u escapes, the only escapes
   // "_meta" can have): they are cut out of the text, every other byte kept, so that one _meta remains.
-  const rest = valueJson.includes('"_meta"') || valueJson.includes("\\u") ? withoutTopLevelMember(valueJson, "_meta") : valueJson;
+  const rest =
+    valueJson.includes('"_meta"') || valueJson.includes("\\u")
+      ? withoutTopLevelMember(valueJson, "_meta")
+      : valueJson;
   return rest === "{}" ? `{"_meta":${meta}}` : `${rest.slice(0, -1)},"_meta":${meta}}`;
 }
 
@@ -210,14 +227,16 @@ export interface UpsertOutcome {
 /** Rows per INSERT … SELECT FROM unnest statement. */
 export const UPSERT_CHUNK = 1000;
 
-const utcText = (expr: string) => Prisma.raw(`to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+const utcText = (expr: string) =>
+  Prisma.raw(`to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
 
 /**
  * The per-collection writer lock. It serializes the writers that insert new keys into one collection, so
  * that sequence numbers commit in order and a keyset cursor never skips a row that commits late. Writes
  * that only update existing keys do not take it (an update keeps the item's sequence number).
  */
-const collectionLock = (collectionId: string) => Prisma.sql`pg_advisory_xact_lock(7301, hashtext(${collectionId}))`;
+const collectionLock = (collectionId: string) =>
+  Prisma.sql`pg_advisory_xact_lock(7301, hashtext(${collectionId}))`;
 
 /**
  * The chunk as rows `t(k, v, ord)`, from two JSON parameters: the keys as an array of strings, and the
@@ -266,7 +285,11 @@ async function retryDeadlock<T>(work: () => Promise<T>): Promise<T> {
  * transaction, one round trip); more take one transaction with a statement per chunk.
  */
 export function upsertItems(sql: Sql, collectionId: string, items: NewItem[]): Promise<UpsertOutcome> {
-  return retryDeadlock(() => (items.length <= UPSERT_CHUNK ? upsertChunk(sql, collectionId, items) : upsertInTransaction(sql, collectionId, items)));
+  return retryDeadlock(() =>
+    items.length <= UPSERT_CHUNK
+      ? upsertChunk(sql, collectionId, items)
+      : upsertInTransaction(sql, collectionId, items),
+  );
 }
 
 /**
@@ -353,7 +376,9 @@ export async function* deleteItemsBatches(
 ): AsyncGenerator<string[], { count: number; aborted: boolean }, void> {
   const where = filterSql(collectionId, filter);
   const [{ max }] = (await sql.query<{ max: string }>(Prisma.sql`
-    SELECT coalesce(max(seq), 0)::text AS max FROM items WHERE collection_id = ${collectionId}::uuid`)) as [{ max: string }];
+    SELECT coalesce(max(seq), 0)::text AS max FROM items WHERE collection_id = ${collectionId}::uuid`)) as [
+    { max: string },
+  ];
   let count = 0;
   let after = "0";
   for (;;) {
@@ -382,8 +407,11 @@ export async function* deleteItemsBatches(
 
 /** One item by exact key, or null. */
 export async function getItem(sql: Sql, collectionId: string, key: string): Promise<ItemRow | null> {
-  const rows = await sql.query<ItemRow>(Prisma.sql`
-    SELECT ${itemRowColumns("items")} FROM items WHERE collection_id = ${collectionOf(collectionId)} AND key = ${key}`, { prepare: true });
+  const rows = await sql.query<ItemRow>(
+    Prisma.sql`
+    SELECT ${itemRowColumns("items")} FROM items WHERE collection_id = ${collectionOf(collectionId)} AND key = ${key}`,
+    { prepare: true },
+  );
   return rows[0] ?? null;
 }
 
@@ -395,6 +423,9 @@ export async function* itemAsStream(row: ItemRow | null): AsyncGenerator<ItemRow
 
 /** Deletes one item by exact key (a `*` in it is literal); true when it existed. */
 export async function deleteItem(sql: Sql, collectionId: string, key: string): Promise<boolean> {
-  const n = await sql.execute(Prisma.sql`DELETE FROM items WHERE collection_id = ${collectionOf(collectionId)} AND key = ${key}`, { prepare: true });
+  const n = await sql.execute(
+    Prisma.sql`DELETE FROM items WHERE collection_id = ${collectionOf(collectionId)} AND key = ${key}`,
+    { prepare: true },
+  );
   return n > 0;
 }

@@ -79,7 +79,13 @@ export function parseJsonBody(text: string, maxDepth: number): ParsedJsonBody {
       let start: number;
       let end: number;
       if (node.kind === ARRAY) {
-        if (typeof member !== "number" || !Number.isInteger(member) || member < 0 || 2 * member >= spans.length) return undefined;
+        if (
+          typeof member !== "number" ||
+          !Number.isInteger(member) ||
+          member < 0 ||
+          2 * member >= spans.length
+        )
+          return undefined;
         start = spans[2 * member]!;
         end = spans[2 * member + 1]!;
       } else {
@@ -196,7 +202,8 @@ interface SpanNode {
 /** Thrown inside the scanner at the first thing JSON does not allow (a constant: nothing is allocated). */
 const SCAN_FAILED = { scanFailed: true };
 
-const depthError = (maxDepth: number) => new JsonTextError("depth", `Request body is nested more than ${maxDepth} levels deep (MAX_JSON_DEPTH)`);
+const depthError = (maxDepth: number) =>
+  new JsonTextError("depth", `Request body is nested more than ${maxDepth} levels deep (MAX_JSON_DEPTH)`);
 
 class Scanner {
   pos = 0;
@@ -255,7 +262,16 @@ class Scanner {
     }
     // A number, true, false or null: the characters they are made of (JSON.parse checks the spelling).
     let j = i;
-    for (let d = c; (d >= 0x30 && d <= 0x39) || (d >= 0x61 && d <= 0x7a) || d === 0x2d || d === 0x2b || d === 0x2e || d === 0x45; d = t.charCodeAt(++j));
+    for (
+      let d = c;
+      (d >= 0x30 && d <= 0x39) ||
+      (d >= 0x61 && d <= 0x7a) ||
+      d === 0x2d ||
+      d === 0x2b ||
+      d === 0x2e ||
+      d === 0x45;
+      d = t.charCodeAt(++j)
+    );
     if (j === i) throw SCAN_FAILED;
     this.pos = j;
     return undefined;
@@ -263,7 +279,14 @@ class Scanner {
 
   private object(level: number): SpanNode {
     const t = this.text;
-    const node: SpanNode = { kind: OBJECT, level, spans: [], children: undefined, names: undefined, index: undefined };
+    const node: SpanNode = {
+      kind: OBJECT,
+      level,
+      spans: [],
+      children: undefined,
+      names: undefined,
+      index: undefined,
+    };
     const spans = node.spans;
     this.pos++;
     this.skipWs();
@@ -314,7 +337,14 @@ class Scanner {
 
   private array(level: number): SpanNode {
     const t = this.text;
-    const node: SpanNode = { kind: ARRAY, level, spans: [], children: undefined, names: undefined, index: undefined };
+    const node: SpanNode = {
+      kind: ARRAY,
+      level,
+      spans: [],
+      children: undefined,
+      names: undefined,
+      index: undefined,
+    };
     const spans = node.spans;
     this.pos++;
     this.skipWs();
@@ -536,7 +566,10 @@ class NodeFinder {
 
   /** Records the members of member m of an object node, a container that was only skipped over. */
   private recordMember(node: SpanNode, m: number): SpanNode {
-    const child = new Scanner(this.text, Infinity, node.level + 1).nodeAt(node.spans[3 * m + 1]!, node.level + 1);
+    const child = new Scanner(this.text, Infinity, node.level + 1).nodeAt(
+      node.spans[3 * m + 1]!,
+      node.level + 1,
+    );
     (node.children ??= [])[m] = child;
     return child;
   }
@@ -556,7 +589,11 @@ const NOT_KEPT = Symbol("not kept");
  * between two requests would collect it, and with it the optimized code of the scanner (measured: a
  * 10,000-item body then parses 3 to 10 times slower). These instances keep the shapes alive.
  */
-export const keptShapes: readonly object[] = [new Scanner("", 64, RECORDED_LEVELS), new Scanner("", Infinity, 1), new NodeFinder("", undefined, undefined)];
+export const keptShapes: readonly object[] = [
+  new Scanner("", 64, RECORDED_LEVELS),
+  new Scanner("", Infinity, 1),
+  new NodeFinder("", undefined, undefined),
+];
 
 function checkShape(node: SpanNode, value: unknown): void {
   if (value === null || typeof value !== "object" || Array.isArray(value) !== (node.kind === ARRAY)) {

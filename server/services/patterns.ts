@@ -40,7 +40,8 @@ export function patternProblem(pattern: string, maxLength: number): string | nul
   if (pattern.length === 0) return "key pattern is empty";
   if (loneSurrogateRe.test(pattern)) return "key pattern contains an unpaired UTF-16 surrogate";
   const length = codePoints(pattern);
-  if (length > maxLength) return `key pattern has ${length} characters; at most ${maxLength} are allowed (MAX_PATTERN_LENGTH)`;
+  if (length > maxLength)
+    return `key pattern has ${length} characters; at most ${maxLength} are allowed (MAX_PATTERN_LENGTH)`;
   if (controlRe.test(pattern)) return "key pattern contains a control character";
   return null;
 }

@@ -26,7 +26,10 @@ export interface TimeParams {
  * The created and updated ranges of the parameters: REST bounds are inclusive at both ends of each
  * instant's precision; Lightning's are `>=` after and `<` before the instant. 400 naming the parameter.
  */
-export function timeRanges(params: TimeParams, dialect: TimeDialect): { created?: TimeRange; updated?: TimeRange } {
+export function timeRanges(
+  params: TimeParams,
+  dialect: TimeDialect,
+): { created?: TimeRange; updated?: TimeRange } {
   const range = (field: "created" | "updated"): TimeRange | undefined => {
     const out: TimeRange = {};
     for (const side of ["after", "before"] as const) {

@@ -1,7 +1,10 @@
 import type { CreateTokenInput, CreateTokenOutput } from "../../contracts/tokens/create-token.js";
 import type { ListTokensOutput } from "../../contracts/tokens/list-tokens.js";
 import type { TokenInfo } from "../../contracts/tokens/token-info.js";
-import type { CreateRunTokenInput, CreateRunTokenOutput } from "../../contracts/run-tokens/create-run-token.js";
+import type {
+  CreateRunTokenInput,
+  CreateRunTokenOutput,
+} from "../../contracts/run-tokens/create-run-token.js";
 import type { AuthService } from "../context.js";
 import type { RunTokenRequest, UserTokenRequest } from "../auth/index.js";
 import type { UserTokenInfo } from "../auth/user-tokens.js";
@@ -37,7 +40,11 @@ export async function listOwnTokens(auth: AuthService, principal: UserPrincipal)
  * knowing). Without a lifetime, the new token gets the caller's expiry (the issuer applies the ceiling:
  * `notAfter`). Principals whose token does not expire are not limited.
  */
-function expiryCeiling(principal: Principal, requestedSeconds: number | undefined, field: string): Date | undefined {
+function expiryCeiling(
+  principal: Principal,
+  requestedSeconds: number | undefined,
+  field: string,
+): Date | undefined {
   const expiresAt = principal.kind === "user" ? principal.expiresAt : null;
   if (!expiresAt) return undefined;
   const remaining = Math.floor(expiresAt.getTime() / 1000) - Math.floor(Date.now() / 1000);
@@ -53,9 +60,14 @@ function expiryCeiling(principal: Principal, requestedSeconds: number | undefine
   return expiresAt;
 }
 
-export async function createOwnToken(auth: AuthService, principal: UserPrincipal, input: CreateTokenInput): Promise<CreateTokenOutput> {
+export async function createOwnToken(
+  auth: AuthService,
+  principal: UserPrincipal,
+  input: CreateTokenInput,
+): Promise<CreateTokenOutput> {
   // Never a wider scope (the router already refuses read-scoped callers altogether).
-  if (principal.scope === "read" && input.scope !== "read") throw forbidden("This token has read scope; it cannot create a write-scoped token");
+  if (principal.scope === "read" && input.scope !== "read")
+    throw forbidden("This token has read scope; it cannot create a write-scoped token");
   const request: UserTokenRequest = {
     userId: principal.userId,
     label: input.label,
@@ -69,16 +81,27 @@ export async function createOwnToken(auth: AuthService, principal: UserPrincipal
 }
 
 export async function revokeOwnToken(auth: AuthService, principal: UserPrincipal, id: string) {
-  if (!(await auth.revokeUserToken(id, principal.userId))) throw notFound(`You have no token with id '${id}'`);
+  if (!(await auth.revokeUserToken(id, principal.userId)))
+    throw notFound(`You have no token with id '${id}'`);
   return { id: id.toLowerCase(), revoked: true as const };
 }
 
-export async function mintRunToken(auth: AuthService, principal: Principal, input: CreateRunTokenInput): Promise<CreateRunTokenOutput> {
+export async function mintRunToken(
+  auth: AuthService,
+  principal: Principal,
+  input: CreateRunTokenInput,
+): Promise<CreateRunTokenOutput> {
   const projectId = input.project_id.toLowerCase();
   if (!visibleProjects(principal).includes(projectId)) throw notFound(`Project '${projectId}' not found`);
   if (principal.scope === "read") throw forbidden("This token has read scope; it cannot mint run tokens");
-  if (!may(principal, projectId, "manage")) throw forbidden("Only a project's admins and owners may mint run tokens for it");
-  const request: RunTokenRequest = { projectId, runId: input.run_id, ttlSeconds: input.ttl, notAfter: expiryCeiling(principal, input.ttl, "ttl") };
+  if (!may(principal, projectId, "manage"))
+    throw forbidden("Only a project's admins and owners may mint run tokens for it");
+  const request: RunTokenRequest = {
+    projectId,
+    runId: input.run_id,
+    ttlSeconds: input.ttl,
+    notAfter: expiryCeiling(principal, input.ttl, "ttl"),
+  };
   const t = await auth.createRunToken(request);
   return { token: t.token, run_id: t.runId, project_id: projectId, expires_at: t.expiresAt.toISOString() };
 }

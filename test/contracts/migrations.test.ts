@@ -15,7 +15,10 @@ describe("migrations", { timeout: 240_000 }, () => {
   });
 
   it("would be caught drifting: a schema change shows up in the diff", async () => {
-    const changed = readFileSync(schemaPath, "utf8").replace(/model Project \{/, "model Project {\n  archived Boolean @default(false)");
+    const changed = readFileSync(schemaPath, "utf8").replace(
+      /model Project \{/,
+      "model Project {\n  archived Boolean @default(false)",
+    );
     expect(await schemaDrift(changed)).toMatch(/ALTER TABLE "projects" ADD COLUMN\s+"archived"/);
     expect(await schemaDrift(changed)).not.toMatch(/CREATE EXTENSION|DROP INDEX/);
   });
@@ -36,12 +39,20 @@ describe("migrations", { timeout: 240_000 }, () => {
         "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY migration_name",
       );
       expect(recorded.rows.map((r) => r.migration_name)).toEqual(first);
-      const schemaBefore = await db.query("SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2");
+      const schemaBefore = await db.query(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2",
+      );
       expect(await applyMigrations(new PrismaPGlite(db))).toEqual([]);
-      const schemaAfter = await db.query("SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2");
+      const schemaAfter = await db.query(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2",
+      );
       expect(schemaAfter.rows).toEqual(schemaBefore.rows);
-      expect((await db.query("SELECT count(*)::int AS n FROM _prisma_migrations")).rows).toEqual([{ n: first.length }]);
-      const indexes = await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE tablename = 'items'");
+      expect((await db.query("SELECT count(*)::int AS n FROM _prisma_migrations")).rows).toEqual([
+        { n: first.length },
+      ]);
+      const indexes = await db.query<{ indexdef: string }>(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'items'",
+      );
       const defs = indexes.rows.map((r) => r.indexdef).join("\n");
       expect(defs).toContain("(collection_id, key text_pattern_ops)");
       expect(defs).toContain("gin (key gin_trgm_ops)");
@@ -68,8 +79,12 @@ describe("migrations", { timeout: 240_000 }, () => {
         const first = await applyMigrations(new PrismaPg(pool));
         expect(first.length).toBe(migrationList().migrationDirectories.length);
         expect(await applyMigrations(new PrismaPg(pool))).toEqual([]);
-        const { rows } = await pool.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'items' ORDER BY indexname");
-        expect(rows.map((r) => r.indexdef).join("\n")).toMatch(/text_pattern_ops[\s\S]*gin_trgm_ops|gin_trgm_ops[\s\S]*text_pattern_ops/);
+        const { rows } = await pool.query(
+          "SELECT indexdef FROM pg_indexes WHERE tablename = 'items' ORDER BY indexname",
+        );
+        expect(rows.map((r) => r.indexdef).join("\n")).toMatch(
+          /text_pattern_ops[\s\S]*gin_trgm_ops|gin_trgm_ops[\s\S]*text_pattern_ops/,
+        );
       } finally {
         await pool.end();
       }

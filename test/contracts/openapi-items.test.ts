@@ -4,7 +4,16 @@ import { buildOpenApiDocument } from "../../server/openapi.js";
 
 describe("openapi.json: the collections API", () => {
   const doc = buildOpenApiDocument() as unknown as {
-    paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          parameters?: { name: string; in: string }[];
+          responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+        }
+      >
+    >;
   };
 
   it("validates against the OpenAPI 3.1 schema", async () => {
@@ -19,28 +28,60 @@ describe("openapi.json: the collections API", () => {
       expect(o, `${method} ${path}`).toBeDefined();
       return o!;
     };
-    const params = (path: string, method: string) => op(path, method).parameters!.map((p) => `${p.in}:${p.name}`).sort();
-    const time = ["query:created_after", "query:created_before", "query:updated_after", "query:updated_before"];
+    const params = (path: string, method: string) =>
+      op(path, method)
+        .parameters!.map((p) => `${p.in}:${p.name}`)
+        .sort();
+    const time = [
+      "query:created_after",
+      "query:created_before",
+      "query:updated_after",
+      "query:updated_before",
+    ];
     expect(params("/collections/{name}/{key}", "get")).toEqual(
-      ["path:name", "path:key", ...time, "query:limit", "query:offset", "query:cursor", "query:meta", "query:project_id"].sort(),
+      [
+        "path:name",
+        "path:key",
+        ...time,
+        "query:limit",
+        "query:offset",
+        "query:cursor",
+        "query:meta",
+        "query:project_id",
+      ].sort(),
     );
     expect(params("/collections/{name}", "get")).not.toContain("path:key");
-    expect(params("/collections/{name}/{key}", "delete")).toEqual(["path:name", "path:key", ...time, "query:project_id"].sort());
+    expect(params("/collections/{name}/{key}", "delete")).toEqual(
+      ["path:name", "path:key", ...time, "query:project_id"].sort(),
+    );
     expect(params("/collections/{name}", "post")).toEqual(["path:name", "query:project_id"]);
-    expect(Object.keys(op("/collections/{name}", "post").responses)).toEqual(expect.arrayContaining(["200", "201", "400", "401", "403", "404", "409", "413", "415", "422"]));
-    expect(Object.keys(op("/collections/{name}", "get").responses)).toEqual(expect.arrayContaining(["200", "400", "401", "404", "409"]));
+    expect(Object.keys(op("/collections/{name}", "post").responses)).toEqual(
+      expect.arrayContaining(["200", "201", "400", "401", "403", "404", "409", "413", "415", "422"]),
+    );
+    expect(Object.keys(op("/collections/{name}", "get").responses)).toEqual(
+      expect.arrayContaining(["200", "400", "401", "404", "409"]),
+    );
     op("/collections", "get");
     op("/projects/{project_id}/collections", "post");
     op("/projects/{project_id}/collections/{name}", "delete");
   });
 
   it("every error response of these routes is the one Error schema (422 of an upsert keeps the result shape)", () => {
-    for (const path of ["/collections", "/collections/{name}", "/collections/{name}/{key}", "/projects/{project_id}/collections", "/projects/{project_id}/collections/{name}"]) {
+    for (const path of [
+      "/collections",
+      "/collections/{name}",
+      "/collections/{name}/{key}",
+      "/projects/{project_id}/collections",
+      "/projects/{project_id}/collections/{name}",
+    ]) {
       for (const [method, o] of Object.entries(doc.paths[path]!)) {
         for (const [status, response] of Object.entries(o.responses)) {
           if (Number(status) < 400) continue;
           const ref = response.content?.["application/json"]?.schema.$ref;
-          const expected = path === "/collections/{name}" && method === "post" && status === "422" ? "#/components/schemas/UpsertResult" : "#/components/schemas/Error";
+          const expected =
+            path === "/collections/{name}" && method === "post" && status === "422"
+              ? "#/components/schemas/UpsertResult"
+              : "#/components/schemas/Error";
           expect(ref, `${method} ${path} ${status}`).toBe(expected);
         }
       }

@@ -26,13 +26,20 @@ describe("openapi.json", () => {
     expect(doc.components?.schemas?.Error).toBeTruthy();
     let errorResponses = 0;
     for (const [path, item] of Object.entries(doc.paths ?? {})) {
-      for (const [method, op] of Object.entries(item as Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>)) {
+      for (const [method, op] of Object.entries(
+        item as Record<
+          string,
+          { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }
+        >,
+      )) {
         for (const [status, response] of Object.entries(op.responses ?? {})) {
           if (Number(status) < 400) continue;
           const schema = response.content?.["application/json"]?.schema as { $ref?: string } | undefined;
           if (path.startsWith("/lightning/")) continue; // OpenFn's dialect keeps its own {"error": …} body
           if (specBodies.has(`${method.toUpperCase()} ${path} ${status}`)) continue;
-          expect(schema?.$ref, `${method.toUpperCase()} ${path} ${status}`).toBe("#/components/schemas/Error");
+          expect(schema?.$ref, `${method.toUpperCase()} ${path} ${status}`).toBe(
+            "#/components/schemas/Error",
+          );
           errorResponses++;
         }
       }

@@ -32,7 +32,11 @@ const claims = (projectId: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const es256 = (key: TestKeyPair, extra: Record<string, unknown> = {}, kid?: string) =>
-  sign(key.privateKey, claims(tenant.project.id, extra), kid === undefined ? { alg: "ES256" } : { alg: "ES256", kid });
+  sign(
+    key.privateKey,
+    claims(tenant.project.id, extra),
+    kid === undefined ? { alg: "ES256" } : { alg: "ES256", kid },
+  );
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "auth-external-rotation-"));
@@ -44,8 +48,15 @@ beforeAll(async () => {
   });
   // The same two keys as a JWKS document whose keys carry no kid.
   const jwks = join(dir, "jwks-no-kid.json");
-  writeFileSync(jwks, JSON.stringify({ keys: [await exportJWK(previous.publicKey), await exportJWK(current.publicKey)] }));
-  jwksServer = await startTestServer({ EXTERNAL_RUN_TOKEN_ISSUER: ISSUER, EXTERNAL_RUN_TOKEN_JWKS_FILE: jwks, EXTERNAL_RUN_TOKEN_ALGORITHMS: "ES256" });
+  writeFileSync(
+    jwks,
+    JSON.stringify({ keys: [await exportJWK(previous.publicKey), await exportJWK(current.publicKey)] }),
+  );
+  jwksServer = await startTestServer({
+    EXTERNAL_RUN_TOKEN_ISSUER: ISSUER,
+    EXTERNAL_RUN_TOKEN_JWKS_FILE: jwks,
+    EXTERNAL_RUN_TOKEN_ALGORITHMS: "ES256",
+  });
   tenant = await createTenant(pemServer.services);
   collection = await tenant.collection();
 });
@@ -56,7 +67,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const read = (server: TestServer, token: string) => send(server, bearer(token), "GET", `/collections/${collection}`);
+const read = (server: TestServer, token: string) =>
+  send(server, bearer(token), "GET", `/collections/${collection}`);
 // The JWKS server has a database of its own (embedded): the list of collections needs none of the tenant's.
 const list = (server: TestServer, token: string) => send(server, bearer(token), "GET", "/collections");
 
@@ -72,7 +84,9 @@ describe("two PEM keys of the same type (EXTERNAL_RUN_TOKEN_PUBLIC_KEY)", () => 
       expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBe(200);
     }
     // and it writes, as a run token of its project
-    const write = await send(pemServer, bearer(await es256(current)), "POST", `/collections/${collection}`, [{ key: "rotated", value: 1 }]);
+    const write = await send(pemServer, bearer(await es256(current)), "POST", `/collections/${collection}`, [
+      { key: "rotated", value: 1 },
+    ]);
     expect(write.status, JSON.stringify(write.body)).toBe(201);
   });
 
@@ -100,7 +114,10 @@ describe("two PEM keys of the same type (EXTERNAL_RUN_TOKEN_PUBLIC_KEY)", () => 
     // a valid signature of the second key over other claims does not carry over
     const genuine = await es256(current);
     const [header, , signature] = genuine.split(".");
-    await rejects(`${header}.${b64url(claims(tenant.project.id, { project_id: "00000000-0000-4000-8000-000000000000" }))}.${signature}`, /key this service does not know|signature/);
+    await rejects(
+      `${header}.${b64url(claims(tenant.project.id, { project_id: "00000000-0000-4000-8000-000000000000" }))}.${signature}`,
+      /key this service does not know|signature/,
+    );
   });
 });
 

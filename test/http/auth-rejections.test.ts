@@ -16,19 +16,33 @@ const it = test
   /** A fresh user token of the viewer, and claims that make a valid token for it when signed with our key. */
   .extend("viewerToken", { scope: "file" }, ({ server, tenant }) => async () => {
     const t = await server.services.auth.createUserToken({ userId: tenant.users.viewer.id });
-    const claims = { iss: ISSUER, aud: AUDIENCE, sub: `user:${tenant.users.viewer.id}`, jti: t.id, scope: "write" };
+    const claims = {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: `user:${tenant.users.viewer.id}`,
+      jti: t.id,
+      scope: "write",
+    };
     return { ...t, claims };
   })
-  .extend("expect401", { scope: "file" }, ({ server }) => async (authorization: string | undefined, message?: RegExp) => {
-    const r = await send(server, authorization, "GET", "/tokens");
-    expect(r.status, JSON.stringify(r.body)).toBe(401);
-    expect(r.body.code).toBe("UNAUTHORIZED");
-    if (message) expect(r.body.message).toMatch(message);
-  });
+  .extend(
+    "expect401",
+    { scope: "file" },
+    ({ server }) =>
+      async (authorization: string | undefined, message?: RegExp) => {
+        const r = await send(server, authorization, "GET", "/tokens");
+        expect(r.status, JSON.stringify(r.body)).toBe(401);
+        expect(r.body.code).toBe("UNAUTHORIZED");
+        if (message) expect(r.body.message).toMatch(message);
+      },
+  );
 it.override({ serverEnv: { JWT_SIGNING_KEY: key.privatePem } });
 
 describe("401 on the REST surface", () => {
-  it("accepts a token made the way the rejected ones are made (the control for the cases below)", async ({ server, viewerToken }) => {
+  it("accepts a token made the way the rejected ones are made (the control for the cases below)", async ({
+    server,
+    viewerToken,
+  }) => {
     const { claims } = await viewerToken();
     const token = await sign(key.privateKey, claims, { alg: "ES256" });
     expect((await send(server, bearer(token), "GET", "/tokens")).status).toBe(200);
@@ -67,7 +81,10 @@ describe("401 on the REST surface", () => {
 
   it("alg: none", async ({ viewerToken, expect401 }) => {
     const { claims } = await viewerToken();
-    await expect401(`Bearer ${b64url({ alg: "none", typ: "JWT" })}.${b64url({ ...claims, iat: now() })}.`, /algorithm/);
+    await expect401(
+      `Bearer ${b64url({ alg: "none", typ: "JWT" })}.${b64url({ ...claims, iat: now() })}.`,
+      /algorithm/,
+    );
   });
 
   it("an HS256 token whose secret is the service's public key", async ({ viewerToken, expect401 }) => {
@@ -88,11 +105,17 @@ describe("401 on the REST surface", () => {
 
   it("an expired token, by its exp and by its row", async ({ server, tenant, viewerToken, expect401 }) => {
     const { claims } = await viewerToken();
-    await expect401(bearer(await sign(key.privateKey, { ...claims, iat: now() - 3600, exp: now() - 60 })), /expired/);
+    await expect401(
+      bearer(await sign(key.privateKey, { ...claims, iat: now() - 3600, exp: now() - 60 })),
+      /expired/,
+    );
     // exp is whole seconds from the current second: created at the start of a second, the 2-second token
     // surely outlives its first request, even on a loaded machine.
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
-    const t = await server.services.auth.createUserToken({ userId: tenant.users.viewer.id, expiresInSeconds: 2 });
+    const t = await server.services.auth.createUserToken({
+      userId: tenant.users.viewer.id,
+      expiresInSeconds: 2,
+    });
     expect((await send(server, bearer(t.token), "GET", "/tokens")).status).toBe(200);
     await new Promise((r) => setTimeout(r, t.expiresAt!.getTime() - Date.now() + 100));
     await expect401(bearer(t.token), /expired/);
@@ -113,10 +136,18 @@ describe("401 on the REST surface", () => {
 
   it("a token whose row does not exist (a forged jti)", async ({ viewerToken, expect401 }) => {
     const { claims } = await viewerToken();
-    await expect401(bearer(await sign(key.privateKey, { ...claims, jti: randomUUID() })), /revoked or no longer exists/);
+    await expect401(
+      bearer(await sign(key.privateKey, { ...claims, jti: randomUUID() })),
+      /revoked or no longer exists/,
+    );
   });
 
-  it("a token of a disabled user, until the user is enabled again", async ({ server, tenant, viewerToken, expect401 }) => {
+  it("a token of a disabled user, until the user is enabled again", async ({
+    server,
+    tenant,
+    viewerToken,
+    expect401,
+  }) => {
     const { token } = await viewerToken();
     await setUserDisabled(server.services.db.prisma, tenant.users.viewer.email, true);
     try {
@@ -129,30 +160,54 @@ describe("401 on the REST surface", () => {
 
   it("a run token signed by a key the service does not know", async ({ server, tenant, expect401 }) => {
     const stranger = keyPair("ec");
-    const claims = { iss: ISSUER, aud: AUDIENCE, sub: "run:r1", project_id: tenant.project.id, exp: now() + 600 };
+    const claims = {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "run:r1",
+      project_id: tenant.project.id,
+      exp: now() + 600,
+    };
     await expect401(bearer(await sign(stranger.privateKey, claims)), /signature|key/);
-    await expect401(bearer(await sign(stranger.privateKey, claims, { alg: "ES256", kid: "unknown-kid" })), /key this service does not know/);
+    await expect401(
+      bearer(await sign(stranger.privateKey, claims, { alg: "ES256", kid: "unknown-kid" })),
+      /key this service does not know/,
+    );
     // control: the same claims signed with the service's key are accepted (a run token may not list user tokens: 403)
-    expect((await send(server, bearer(await sign(key.privateKey, claims)), "GET", "/tokens")).status).toBe(403);
+    expect((await send(server, bearer(await sign(key.privateKey, claims)), "GET", "/tokens")).status).toBe(
+      403,
+    );
   });
 
   it("a run token without an expiry or a project", async ({ tenant, expect401 }) => {
-    const claims = { iss: ISSUER, aud: AUDIENCE, sub: "run:r1", project_id: tenant.project.id, exp: now() + 600 };
+    const claims = {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "run:r1",
+      project_id: tenant.project.id,
+      exp: now() + 600,
+    };
     await expect401(bearer(await sign(key.privateKey, { ...claims, exp: undefined })), /expiry/);
     await expect401(bearer(await sign(key.privateKey, { ...claims, project_id: "nope" })), /project_id/);
   });
 });
 
 describe("401 on the tRPC surface", () => {
-  it("answers 401 UNAUTHORIZED for a missing or bad token and 200 for a good one", async ({ server, viewerToken }) => {
+  it("answers 401 UNAUTHORIZED for a missing or bad token and 200 for a good one", async ({
+    server,
+    viewerToken,
+  }) => {
     const query = (authorization?: string) =>
-      fetch(`${server.url}/trpc/tokens.list?input=${encodeURIComponent("{}")}`, { headers: authorization ? { authorization } : {} }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      fetch(`${server.url}/trpc/tokens.list?input=${encodeURIComponent("{}")}`, {
+        headers: authorization ? { authorization } : {},
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     const missing = await query();
     expect(missing.status).toBe(401);
     expect(missing.body.error.data.code).toBe("UNAUTHORIZED");
     const { token } = await viewerToken();
     const [h, p, s] = token.split(".");
-    expect((await query(`Bearer ${h}.${p}.${s!.slice(0, 10)}${s![10] === "A" ? "B" : "A"}${s!.slice(11)}`)).status).toBe(401);
+    expect(
+      (await query(`Bearer ${h}.${p}.${s!.slice(0, 10)}${s![10] === "A" ? "B" : "A"}${s!.slice(11)}`)).status,
+    ).toBe(401);
     expect((await query(bearer(token))).status).toBe(200);
   });
 });

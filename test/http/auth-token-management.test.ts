@@ -6,19 +6,35 @@ import { test } from "../support/fixtures.js";
 // GET/POST /tokens, DELETE /tokens/{id}, POST /projects/{project_id}/run-tokens.
 
 /** POST /projects/{projectId}/run-tokens as this caller. */
-const it = test.extend("mint", { scope: "file" }, ({ server }) => (authorization: string, projectId: string, body: object = {}) =>
-  send(server, authorization, "POST", `/projects/${projectId}/run-tokens`, body),
+const it = test.extend(
+  "mint",
+  { scope: "file" },
+  ({ server }) =>
+    (authorization: string, projectId: string, body: object = {}) =>
+      send(server, authorization, "POST", `/projects/${projectId}/run-tokens`, body),
 );
 it.override({ serverEnv: { RUN_TOKEN_TTL_SECONDS: "900", RUN_TOKEN_MAX_TTL_SECONDS: "7200" } });
 
 describe("a user's own tokens", () => {
   it("creates a token that works, lists it without its text, and revokes it", async ({ server, tenant }) => {
     const me = tenant.users.editor.headers.authorization!;
-    const created = await send(server, me, "POST", "/tokens", { label: "nightly sync", scope: "write", expires_in: 3600 });
+    const created = await send(server, me, "POST", "/tokens", {
+      label: "nightly sync",
+      scope: "write",
+      expires_in: 3600,
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
-    expect(created.body).toMatchObject({ label: "nightly sync", scope: "write", revoked_at: null, last_used_at: null });
+    expect(created.body).toMatchObject({
+      label: "nightly sync",
+      scope: "write",
+      revoked_at: null,
+      last_used_at: null,
+    });
     expect(Date.parse(created.body.expires_at) - Date.now()).toBeGreaterThan(3500_000);
-    expect(decodePart(created.body.token, 1)).toMatchObject({ sub: `user:${tenant.users.editor.id}`, jti: created.body.id });
+    expect(decodePart(created.body.token, 1)).toMatchObject({
+      sub: `user:${tenant.users.editor.id}`,
+      jti: created.body.id,
+    });
 
     const listed = await send(server, bearer(created.body.token), "GET", "/tokens");
     expect(listed.status).toBe(200);
@@ -31,7 +47,9 @@ describe("a user's own tokens", () => {
     expect(revoked.body).toEqual({ id: created.body.id, revoked: true });
     expect((await send(server, bearer(created.body.token), "GET", "/tokens")).status).toBe(401);
     const after = await send(server, me, "GET", "/tokens");
-    expect(after.body.results.find((t: { id: string }) => t.id === created.body.id).revoked_at).not.toBeNull();
+    expect(
+      after.body.results.find((t: { id: string }) => t.id === created.body.id).revoked_at,
+    ).not.toBeNull();
     expect((await send(server, me, "DELETE", `/tokens/${created.body.id}`)).status).toBe(200); // idempotent
   });
 
@@ -41,15 +59,26 @@ describe("a user's own tokens", () => {
     const viewerIds = viewerTokens.body.results.map((t: { id: string }) => t.id);
     expect(viewerIds.length).toBeGreaterThan(0);
     expect(editorTokens.body.results.some((t: { id: string }) => viewerIds.includes(t.id))).toBe(false);
-    const r = await send(server, tenant.users.editor.headers.authorization!, "DELETE", `/tokens/${viewerIds[0]}`);
+    const r = await send(
+      server,
+      tenant.users.editor.headers.authorization!,
+      "DELETE",
+      `/tokens/${viewerIds[0]}`,
+    );
     expect(r.status).toBe(404);
     expect(r.body.message).toMatch(/no token with id/);
-    expect((await send(server, tenant.users.viewer.headers.authorization!, "GET", "/tokens")).status).toBe(200);
+    expect((await send(server, tenant.users.viewer.headers.authorization!, "GET", "/tokens")).status).toBe(
+      200,
+    );
   });
 
   it("records last use at most about once a minute", async ({ server, tenant }) => {
-    const t = await server.services.auth.createUserToken({ userId: tenant.users.viewer.id, label: "last-used" });
-    const lastUsed = async () => (await server.services.db.prisma.accessToken.findUniqueOrThrow({ where: { id: t.id } })).lastUsedAt;
+    const t = await server.services.auth.createUserToken({
+      userId: tenant.users.viewer.id,
+      label: "last-used",
+    });
+    const lastUsed = async () =>
+      (await server.services.db.prisma.accessToken.findUniqueOrThrow({ where: { id: t.id } })).lastUsedAt;
     expect(await lastUsed()).toBeNull();
     await send(server, bearer(t.token), "GET", "/tokens");
     const first = await lastUsed();
@@ -59,7 +88,9 @@ describe("a user's own tokens", () => {
   });
 
   it("a read-scoped token reads but gets 403 on writes", async ({ server, tenant }) => {
-    const created = await send(server, tenant.users.owner.headers.authorization!, "POST", "/tokens", { scope: "read" });
+    const created = await send(server, tenant.users.owner.headers.authorization!, "POST", "/tokens", {
+      scope: "read",
+    });
     const read = bearer(created.body.token);
     expect((await send(server, read, "GET", "/tokens")).status).toBe(200);
     const create = await send(server, read, "POST", "/tokens", {});
@@ -90,13 +121,25 @@ describe("a user's own tokens", () => {
 });
 
 describe("minting run tokens", () => {
-  it("lets admins and owners mint a token for their project, bound to it", async ({ server, tenant, mint }) => {
+  it("lets admins and owners mint a token for their project, bound to it", async ({
+    server,
+    tenant,
+    mint,
+  }) => {
     for (const role of ["owner", "admin"] as const) {
-      const r = await mint(tenant.users[role].headers.authorization!, tenant.project.id, { run_id: `run-${role}`, ttl: 120 });
+      const r = await mint(tenant.users[role].headers.authorization!, tenant.project.id, {
+        run_id: `run-${role}`,
+        ttl: 120,
+      });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body).toMatchObject({ run_id: `run-${role}`, project_id: tenant.project.id });
       const claims = decodePart(r.body.token, 1);
-      expect(claims).toMatchObject({ sub: `run:run-${role}`, project_id: tenant.project.id, iss: "collections-service", aud: "collections" });
+      expect(claims).toMatchObject({
+        sub: `run:run-${role}`,
+        project_id: tenant.project.id,
+        iss: "collections-service",
+        aud: "collections",
+      });
       expect(claims.exp - claims.iat).toBe(120);
       expect(claims.nbf).toBe(claims.iat);
       expect(Date.parse(r.body.expires_at)).toBe(claims.exp * 1000);
@@ -107,7 +150,10 @@ describe("minting run tokens", () => {
     }
   });
 
-  it("uses RUN_TOKEN_TTL_SECONDS by default, a new UUID as run id, and refuses more than RUN_TOKEN_MAX_TTL_SECONDS", async ({ tenant, mint }) => {
+  it("uses RUN_TOKEN_TTL_SECONDS by default, a new UUID as run id, and refuses more than RUN_TOKEN_MAX_TTL_SECONDS", async ({
+    tenant,
+    mint,
+  }) => {
     const r = await mint(tenant.users.admin.headers.authorization!, tenant.project.id);
     const claims = decodePart(r.body.token, 1);
     expect(claims.exp - claims.iat).toBe(900);
@@ -117,7 +163,11 @@ describe("minting run tokens", () => {
     expect(long.body.message).toMatch(/RUN_TOKEN_MAX_TTL_SECONDS/);
   });
 
-  it("403 for editors, viewers and run tokens; 404 for outsiders and unknown projects", async ({ server, tenant, mint }) => {
+  it("403 for editors, viewers and run tokens; 404 for outsiders and unknown projects", async ({
+    server,
+    tenant,
+    mint,
+  }) => {
     for (const role of ["editor", "viewer"] as const) {
       const r = await mint(tenant.users[role].headers.authorization!, tenant.project.id);
       expect(r.status).toBe(403);

@@ -11,16 +11,28 @@ const HOUR = 3600;
 
 const it = test
   /** A write token of `role`'s user that expires in `seconds`: its authorization header and its expiry (s). */
-  .extend("expiring", { scope: "file" }, ({ server, tenant }) => async (role: "owner" | "editor", seconds: number, scope: "read" | "write" = "write") => {
-    const t = await server.services.auth.createUserToken({ userId: tenant.users[role].id, label: "expiring", scope, expiresInSeconds: seconds });
-    return { authorization: bearer(t.token), exp: decodePart(t.token, 1).exp as number };
-  })
+  .extend(
+    "expiring",
+    { scope: "file" },
+    ({ server, tenant }) =>
+      async (role: "owner" | "editor", seconds: number, scope: "read" | "write" = "write") => {
+        const t = await server.services.auth.createUserToken({
+          userId: tenant.users[role].id,
+          label: "expiring",
+          scope,
+          expiresInSeconds: seconds,
+        });
+        return { authorization: bearer(t.token), exp: decodePart(t.token, 1).exp as number };
+      },
+  )
   .extend(
     "trpc",
     { scope: "file" },
     ({ server }) =>
       (authorization: string) =>
-        createTRPCClient<AppRouter>({ links: [httpLink({ url: `${server.url}/trpc`, headers: () => ({ authorization }) })] }),
+        createTRPCClient<AppRouter>({
+          links: [httpLink({ url: `${server.url}/trpc`, headers: () => ({ authorization }) })],
+        }),
   )
   /** Mints a run token of the tenant's project through the REST API. */
   .extend(
@@ -44,7 +56,10 @@ describe("POST /tokens from an expiring token", () => {
     expect((await send(server, bearer(r.body.token), "GET", "/tokens")).status).toBe(200);
   });
 
-  it("refuses (400, naming expires_in) a lifetime that ends after the caller's token", async ({ server, expiring }) => {
+  it("refuses (400, naming expires_in) a lifetime that ends after the caller's token", async ({
+    server,
+    expiring,
+  }) => {
     const caller = await expiring("editor", HOUR);
     const r = await send(server, caller.authorization, "POST", "/tokens", { expires_in: 2 * HOUR });
     expect(r.status, JSON.stringify(r.body)).toBe(400);
@@ -54,7 +69,11 @@ describe("POST /tokens from an expiring token", () => {
     if (r.body.issues) expect(r.body.issues[0].path).toBe("expires_in");
     // nothing was created
     const listed = await send(server, caller.authorization, "GET", "/tokens");
-    expect(listed.body.results.filter((t: { expires_at: string | null }) => t.expires_at && Date.parse(t.expires_at) > caller.exp * 1000)).toEqual([]);
+    expect(
+      listed.body.results.filter(
+        (t: { expires_at: string | null }) => t.expires_at && Date.parse(t.expires_at) > caller.exp * 1000,
+      ),
+    ).toEqual([]);
   });
 
   it("accepts a shorter lifetime", async ({ server, expiring }) => {
@@ -73,7 +92,10 @@ describe("POST /tokens from an expiring token", () => {
     expect(decodePart(r.body.token, 1).exp).toBeUndefined();
   });
 
-  it("a read-scoped token cannot create a token (so never a write-scoped one): 403 naming its scope", async ({ server, expiring }) => {
+  it("a read-scoped token cannot create a token (so never a write-scoped one): 403 naming its scope", async ({
+    server,
+    expiring,
+  }) => {
     const caller = await expiring("editor", HOUR, "read");
     for (const body of [{ scope: "write" }, { scope: "read" }, {}]) {
       const r = await send(server, caller.authorization, "POST", "/tokens", body);
@@ -98,7 +120,10 @@ describe("tokens.create (tRPC) from an expiring token", () => {
 });
 
 describe("run tokens minted through the API", () => {
-  it("never outlive the caller's token: the default ttl is cut to it, a longer ttl is 400 naming ttl", async ({ expiring, mint }) => {
+  it("never outlive the caller's token: the default ttl is cut to it, a longer ttl is 400 naming ttl", async ({
+    expiring,
+    mint,
+  }) => {
     const caller = await expiring("owner", 120); // RUN_TOKEN_TTL_SECONDS is 900
     const r = await mint(caller.authorization, { run_id: "short-caller" });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -116,7 +141,10 @@ describe("run tokens minted through the API", () => {
     expect(claims.exp - claims.iat).toBe(60);
   });
 
-  it("from a token that does not expire: unchanged (default RUN_TOKEN_TTL_SECONDS)", async ({ tenant, mint }) => {
+  it("from a token that does not expire: unchanged (default RUN_TOKEN_TTL_SECONDS)", async ({
+    tenant,
+    mint,
+  }) => {
     const r = await mint(tenant.users.owner.headers.authorization!);
     const claims = decodePart(r.body.token, 1);
     expect(claims.exp - claims.iat).toBe(900);

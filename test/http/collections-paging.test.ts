@@ -23,7 +23,9 @@ const it = test.extend("listing", { scope: "file" }, async ({ server, tenant }, 
   onCleanup(() => second.cleanup());
   for (const name of NAMES) await tenant.collection(name);
   // the tenant's viewer is also a viewer of a second project holding a collection of the same name
-  await server.services.db.prisma.membership.create({ data: { userId: tenant.users.viewer.id, projectId: second.project.id, role: "viewer" } });
+  await server.services.db.prisma.membership.create({
+    data: { userId: tenant.users.viewer.id, projectId: second.project.id, role: "viewer" },
+  });
   await createCollection(server.services.db.prisma, second.project.id, "same");
   const viewer = tenant.users.viewer.headers.authorization!;
 
@@ -33,9 +35,10 @@ const it = test.extend("listing", { scope: "file" }, async ({ server, tenant }, 
     return r.body as Page;
   };
   const expected = () =>
-    [...NAMES.map((name) => ({ name, project_id: tenant.project.id })), { name: "same", project_id: second.project.id }].sort((a, b) =>
-      a.name === b.name ? (a.project_id < b.project_id ? -1 : 1) : a.name < b.name ? -1 : 1,
-    );
+    [
+      ...NAMES.map((name) => ({ name, project_id: tenant.project.id })),
+      { name: "same", project_id: second.project.id },
+    ].sort((a, b) => (a.name === b.name ? (a.project_id < b.project_id ? -1 : 1) : a.name < b.name ? -1 : 1));
   async function all(limit: number): Promise<{ pages: Page[]; rows: Page["results"] }> {
     const pages: Page[] = [];
     let cursor: string | null = null;
@@ -46,13 +49,18 @@ const it = test.extend("listing", { scope: "file" }, async ({ server, tenant }, 
     } while (cursor && pages.length < 20);
     return { pages, rows: pages.flatMap((p) => p.results) };
   }
-  const client = () => createTRPCClient<AppRouter>({ links: [httpLink({ url: `${server.url}/trpc`, headers: () => ({ authorization: viewer }) })] });
+  const client = () =>
+    createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${server.url}/trpc`, headers: () => ({ authorization: viewer }) })],
+    });
   return { second, viewer, list, expected, all, client };
 });
 it.override({ serverEnv: { COLLECTIONS_DEFAULT_LIMIT: "3", COLLECTIONS_MAX_LIMIT: "4" } });
 
 describe("GET /collections in pages", () => {
-  it("orders by name then project id and walks every page with the cursor; the last page's cursor is null", async ({ listing: { all, expected } }) => {
+  it("orders by name then project id and walks every page with the cursor; the last page's cursor is null", async ({
+    listing: { all, expected },
+  }) => {
     for (const limit of [1, 2, 4]) {
       const { pages, rows } = await all(limit);
       expect(rows.map((r) => ({ name: r.name, project_id: r.project_id }))).toEqual(expected());
@@ -62,14 +70,19 @@ describe("GET /collections in pages", () => {
     }
   });
 
-  it("answers a cursor of null when the page holds exactly the remaining collections", async ({ listing: { list } }) => {
+  it("answers a cursor of null when the page holds exactly the remaining collections", async ({
+    listing: { list },
+  }) => {
     const first = await list("?limit=2");
     const rest = await list(`?limit=4&cursor=${first.cursor}`);
     expect(rest.results).toHaveLength(4);
     expect(rest.cursor).toBeNull();
   });
 
-  it("uses COLLECTIONS_DEFAULT_LIMIT without a limit, and refuses more than COLLECTIONS_MAX_LIMIT (400 naming limit)", async ({ server, listing: { list, viewer } }) => {
+  it("uses COLLECTIONS_DEFAULT_LIMIT without a limit, and refuses more than COLLECTIONS_MAX_LIMIT (400 naming limit)", async ({
+    server,
+    listing: { list, viewer },
+  }) => {
     const page = await list();
     expect(page.results).toHaveLength(3);
     expect(page.cursor).not.toBeNull();
@@ -90,21 +103,39 @@ describe("GET /collections in pages", () => {
     expect((await list("?limit=02")).results).toHaveLength(2);
   });
 
-  it("refuses a cursor it did not issue (400 naming cursor, never 500)", async ({ server, tenant, listing: { viewer } }) => {
+  it("refuses a cursor it did not issue (400 naming cursor, never 500)", async ({
+    server,
+    tenant,
+    listing: { viewer },
+  }) => {
     const forged = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
-    for (const bad of ["garbage!", "AAAA", forged(["alpha"]), forged([1, 2]), forged(["Bad Name", tenant.project.id]), forged(["alpha", "not-a-uuid"]), "x".repeat(1000)]) {
+    for (const bad of [
+      "garbage!",
+      "AAAA",
+      forged(["alpha"]),
+      forged([1, 2]),
+      forged(["Bad Name", tenant.project.id]),
+      forged(["alpha", "not-a-uuid"]),
+      "x".repeat(1000),
+    ]) {
       const r = await send(server, viewer, "GET", `/collections?cursor=${encodeURIComponent(bad)}`);
       expect(r.status, `cursor=${bad}: ${JSON.stringify(r.body)}`).toBe(400);
       expect(r.body.message).toContain("cursor");
     }
   });
 
-  it("keeps its place while collections are created and deleted between pages", async ({ server, tenant, listing: { list } }) => {
+  it("keeps its place while collections are created and deleted between pages", async ({
+    server,
+    tenant,
+    listing: { list },
+  }) => {
     const first = await list("?limit=2"); // alpha, beta
     await tenant.collection("aaa-early"); // sorts before the cursor: not seen on later pages
     const rest = await list(`?limit=4&cursor=${first.cursor}`);
     expect(rest.results.map((r) => r.name)).toEqual(["same", "same", "zeta-1", "zeta.2"]);
-    await server.services.db.prisma.collection.deleteMany({ where: { projectId: tenant.project.id, name: "aaa-early" } });
+    await server.services.db.prisma.collection.deleteMany({
+      where: { projectId: tenant.project.id, name: "aaa-early" },
+    });
   });
 
   it("narrows by project_id and pages within it", async ({ listing: { list, second } }) => {
@@ -131,7 +162,9 @@ describe("collections.list (tRPC)", () => {
     expect((await client().collections.list.query()).results).toHaveLength(3);
   });
 
-  it("still rejects what it should after REST calls (trpc-to-openapi does not loosen the schema)", async ({ listing: { list, client } }) => {
+  it("still rejects what it should after REST calls (trpc-to-openapi does not loosen the schema)", async ({
+    listing: { list, client },
+  }) => {
     await list("?limit=2");
     await list("?limit=3");
     for (const bad of [0, 1.5, -1, 5, "0x2", "1e0", "", true, null] as unknown[]) {

@@ -53,7 +53,11 @@ const it = test.extend("stats", { scope: "file" }, ({ server, tenant }) => {
 it.override({ serverEnv: { COLLECTIONS_MAX_LIMIT: "1000" } });
 
 describe("items and bytes of GET /collections", () => {
-  it("follow inserts, updates (bytes change, items do not), and deletes by key, pattern and all", async ({ server, tenant, stats: { owner, listed, counted, expectStats, upsert, remove } }) => {
+  it("follow inserts, updates (bytes change, items do not), and deletes by key, pattern and all", async ({
+    server,
+    tenant,
+    stats: { owner, listed, counted, expectStats, upsert, remove },
+  }) => {
     const name = await tenant.collection();
     await expectStats(name, 0, 0);
 
@@ -92,21 +96,38 @@ describe("items and bytes of GET /collections", () => {
     await expectStats(name, 0, 0);
   });
 
-  it("are gone with the collection, and a new collection of the same name starts at zero", async ({ server, tenant, stats: { owner, counted, expectStats, upsert } }) => {
+  it("are gone with the collection, and a new collection of the same name starts at zero", async ({
+    server,
+    tenant,
+    stats: { owner, counted, expectStats, upsert },
+  }) => {
     const name = "stats-recreated";
     await tenant.collection(name);
-    await upsert(name, Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: i })));
+    await upsert(
+      name,
+      Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: i })),
+    );
     await expectStats(name, 50, (await counted(name)).bytes);
-    const id = (await server.services.db.prisma.collection.findFirstOrThrow({ where: { projectId: tenant.project.id, name } })).id;
+    const id = (
+      await server.services.db.prisma.collection.findFirstOrThrow({
+        where: { projectId: tenant.project.id, name },
+      })
+    ).id;
     const del = await send(server, owner, "DELETE", `/projects/${tenant.project.id}/collections/${name}`);
     expect(del.status).toBe(200);
-    const left = await server.services.db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM collection_stats WHERE collection_id = ${id}::uuid`;
+    const left = await server.services.db.prisma.$queryRaw<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM collection_stats WHERE collection_id = ${id}::uuid`;
     expect(left).toEqual([{ n: 0 }]);
     await tenant.collection(name);
     await expectStats(name, 0, 0);
   });
 
-  it("stay exact under concurrent writers into one collection", async ({ server, tenant, stats: { listed, counted, upsert, remove } }) => {
+  it("stay exact under concurrent writers into one collection", async ({
+    server,
+    tenant,
+    stats: { listed, counted, upsert, remove },
+  }) => {
     const name = await tenant.collection();
     const writers = 8;
     const rounds = 12;
@@ -115,8 +136,14 @@ describe("items and bytes of GET /collections", () => {
         for (let r = 0; r < rounds; r++) {
           // new keys of this writer, updates of keys every writer shares, and a delete now and then
           await upsert(name, [
-            ...Array.from({ length: 20 }, (_, i) => ({ key: `w${w}-r${r}-${i}`, value: "x".repeat((w + r + i) % 13) })),
-            ...Array.from({ length: 5 }, (_, i) => ({ key: `shared-${(r + i) % 7}`, value: { writer: w, round: r, pad: "y".repeat(w) } })),
+            ...Array.from({ length: 20 }, (_, i) => ({
+              key: `w${w}-r${r}-${i}`,
+              value: "x".repeat((w + r + i) % 13),
+            })),
+            ...Array.from({ length: 5 }, (_, i) => ({
+              key: `shared-${(r + i) % 7}`,
+              value: { writer: w, round: r, pad: "y".repeat(w) },
+            })),
           ]);
           if (r % 3 === 2) await remove(`/collections/${name}/w${w}-r${r - 1}-*`);
         }

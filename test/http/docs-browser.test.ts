@@ -13,8 +13,16 @@ const it = test.extend("browser", { scope: "file" }, async ({}, { onCleanup }) =
   if (!lookup.found) throw new Error(lookup.reason); // not reached: beforeEach skips the test first
   const browser = await chromium.launch({
     executablePath: lookup.executablePath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   onCleanup(() => browser.close());
   return browser;
@@ -36,7 +44,9 @@ describe("/docs in a browser", () => {
     page.on("pageerror", (e) => failed.push(e.message));
     await page.goto(`${server.url}/docs`);
     await page.waitForSelector(".opblock-summary-path", { timeout: 30_000 });
-    const paths = await page.$$eval(".opblock-summary-path", (els) => els.map((e) => e.textContent?.replace(/\u200b/g, "").trim()));
+    const paths = await page.$$eval(".opblock-summary-path", (els) =>
+      els.map((e) => e.textContent?.replace(/\u200b/g, "").trim()),
+    );
     expect(paths).toContain("/health");
     expect(paths).toContain("/collections/{name}");
     expect(await page.textContent(".title")).toMatch(/Collections service/);

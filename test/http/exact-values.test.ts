@@ -35,7 +35,10 @@ const it = test.extend("api", { scope: "file" }, ({ server, tenant }) => {
   /** Writes the stored text directly (no HTTP on the way in): the read side alone. */
   async function store(name: string, key: string, valueJson: string) {
     const { upsertItems } = await import("../../server/services/items.js");
-    const c = await server.services.db.prisma.collection.findFirstOrThrow({ where: { name, projectId: tenant.project.id }, select: { id: true } });
+    const c = await server.services.db.prisma.collection.findFirstOrThrow({
+      where: { name, projectId: tenant.project.id },
+      select: { id: true },
+    });
     await upsertItems(server.services.db.sql, c.id, [{ key, valueJson }]);
   }
 
@@ -57,7 +60,10 @@ describe("POST then GET /collections/{name}/{key}: the value text as sent", () =
     expect(valueTextOf((await get(name, "n")).text).text).toBe(VALUE);
   });
 
-  it("scalars, arrays and nested values; whitespace outside strings removed, inside kept", async ({ tenant, api: { post, get } }) => {
+  it("scalars, arrays and nested values; whitespace outside strings removed, inside kept", async ({
+    tenant,
+    api: { post, get },
+  }) => {
     const name = await tenant.collection();
     const cases: [string, string, string][] = [
       ["big", "9007199254740993", "9007199254740993"],
@@ -67,14 +73,27 @@ describe("POST then GET /collections/{name}/{key}: the value text as sent", () =
       ["exp", "1E+2", "1E+2"],
       ["tenth", "0.10", "0.10"],
       ["str", String.raw`"\u00e9 \" \\ \u2028 \/"`, String.raw`"\u00e9 \" \\ \u2028 \/"`],
-      ["arr", " [ 1.0 ,\n 2.50 , [ -0 ] , { \"a\" : 1e2 } ] ", '[1.0,2.50,[-0],{"a":1e2}]'],
-      ["nested", '{ "a" : { "b" : [ 9007199254740993 , "x  y" ] } ,\t"c":0.10 }', '{"a":{"b":[9007199254740993,"x  y"]},"c":0.10}'],
+      ["arr", ' [ 1.0 ,\n 2.50 , [ -0 ] , { "a" : 1e2 } ] ', '[1.0,2.50,[-0],{"a":1e2}]'],
+      [
+        "nested",
+        '{ "a" : { "b" : [ 9007199254740993 , "x  y" ] } ,\t"c":0.10 }',
+        '{"a":{"b":[9007199254740993,"x  y"]},"c":0.10}',
+      ],
     ];
-    await post(name, "[\n" + cases.map(([key, sent]) => `  { "key" : "${key}" ,\n    "value" :  ${sent} }`).join(",\n") + "\n]");
-    for (const [key, , stored] of cases) expect(valueTextOf((await get(name, key)).text).text, key).toBe(stored);
+    await post(
+      name,
+      "[\n" +
+        cases.map(([key, sent]) => `  { "key" : "${key}" ,\n    "value" :  ${sent} }`).join(",\n") +
+        "\n]",
+    );
+    for (const [key, , stored] of cases)
+      expect(valueTextOf((await get(name, key)).text).text, key).toBe(stored);
   });
 
-  it("a member named twice keeps the last; escaped member names are the same names", async ({ tenant, api: { post, get } }) => {
+  it("a member named twice keeps the last; escaped member names are the same names", async ({
+    tenant,
+    api: { post, get },
+  }) => {
     const name = await tenant.collection();
     await post(name, String.raw`[{"key":"dup","value":1,"value":2.50},{"k\u0065y":"esc","val\u0075e":1.0}]`);
     expect(valueTextOf((await get(name, "dup")).text).text).toBe("2.50");
@@ -83,7 +102,8 @@ describe("POST then GET /collections/{name}/{key}: the value text as sent", () =
 });
 
 describe("meta=true: _meta added, every other byte exact", () => {
-  const metaOf = (item: Record<string, unknown>) => `{"created":"${item.created}","updated":"${item.updated}"}`;
+  const metaOf = (item: Record<string, unknown>) =>
+    `{"created":"${item.created}","updated":"${item.updated}"}`;
 
   it("a value sent over HTTP", async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();
@@ -94,20 +114,34 @@ describe("meta=true: _meta added, every other byte exact", () => {
 
   it("a value sent over HTTP that already had _meta members", async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();
-    await post(name, String.raw`[{"key":"n","value":{"_meta":{"old":1.0},"id":9007199254740993,"_m\u0065ta":2,"x":1e400,"in":{"_meta":-0}}}]`);
+    await post(
+      name,
+      String.raw`[{"key":"n","value":{"_meta":{"old":1.0},"id":9007199254740993,"_m\u0065ta":2,"x":1e400,"in":{"_meta":-0}}}]`,
+    );
     const { text, item } = valueTextOf((await get(name, "n", "?meta=true")).text);
     expect(text).toBe(`{"id":9007199254740993,"x":1e400,"in":{"_meta":-0},"_meta":${metaOf(item)}}`);
   });
 
-  it("the read side alone (stored text written directly): existing _meta removed textually", async ({ tenant, api: { get, store } }) => {
+  it("the read side alone (stored text written directly): existing _meta removed textually", async ({
+    tenant,
+    api: { get, store },
+  }) => {
     const name = await tenant.collection();
     const cases: [string, string, (meta: string) => string][] = [
       ["plain", VALUE, (m) => `${VALUE.slice(0, -1)},"_meta":${m}}`],
-      ["had", String.raw`{"_meta":{"old":1.0},"id":9007199254740993,"_m\u0065ta":2,"x":1e400,"in":{"_meta":-0},"_meta":3}`, (m) => `{"id":9007199254740993,"x":1e400,"in":{"_meta":-0},"_meta":${m}}`],
+      [
+        "had",
+        String.raw`{"_meta":{"old":1.0},"id":9007199254740993,"_m\u0065ta":2,"x":1e400,"in":{"_meta":-0},"_meta":3}`,
+        (m) => `{"id":9007199254740993,"x":1e400,"in":{"_meta":-0},"_meta":${m}}`,
+      ],
       ["only", '{"_meta":1.0}', (m) => `{"_meta":${m}}`],
       ["empty", "{}", (m) => `{"_meta":${m}}`],
-      ["quoted", String.raw`{"s":"\"_meta\":1","_meta_":0.10}`, (m) => String.raw`{"s":"\"_meta\":1","_meta_":0.10,"_meta":` + m + "}"],
-      ["array", "[1.0,{\"_meta\":1}]", () => "[1.0,{\"_meta\":1}]"],
+      [
+        "quoted",
+        String.raw`{"s":"\"_meta\":1","_meta_":0.10}`,
+        (m) => String.raw`{"s":"\"_meta\":1","_meta_":0.10,"_meta":` + m + "}",
+      ],
+      ["array", '[1.0,{"_meta":1}]', () => '[1.0,{"_meta":1}]'],
       ["number", "1e400", () => "1e400"],
     ];
     for (const [key, stored] of cases) await store(name, key, stored);

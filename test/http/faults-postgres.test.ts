@@ -36,10 +36,19 @@ describe.runIf(onPostgres)("PostgreSQL unreachable (through a TCP proxy that is 
   beforeAll(async () => {
     const target = new URL(testEnv().DATABASE_URL!);
     proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-    server = await startTestServer({ DATABASE_URL: rewriteDatabaseUrl(testEnv().DATABASE_URL!, { port: proxy.port }), DB_CONNECT_TIMEOUT_MS: "1000", STREAM_BATCH_SIZE: "20" });
+    server = await startTestServer({
+      DATABASE_URL: rewriteDatabaseUrl(testEnv().DATABASE_URL!, { port: proxy.port }),
+      DB_CONNECT_TIMEOUT_MS: "1000",
+      STREAM_BATCH_SIZE: "20",
+    });
     tenant = await createTenant(server.services);
     name = await tenant.collection();
-    await seed(server, name, tenant.project.id, Array.from({ length: 2000 }, (_, i) => ({ key: `k${i}`, value: { pad: "p".repeat(4000) } })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      Array.from({ length: 2000 }, (_, i) => ({ key: `k${i}`, value: { pad: "p".repeat(4000) } })),
+    );
   });
   afterAll(async () => {
     proxy?.restore();
@@ -71,15 +80,22 @@ describe.runIf(onPostgres)("PostgreSQL unreachable (through a TCP proxy that is 
         expect(Date.now() - started, `${method} ${path} took too long`).toBeLessThan(4000);
         if (path.startsWith("/lightning")) expect(r.body).toEqual({ error: "Service Unavailable" });
         else if (path.startsWith("/trpc")) expect(r.body.error.data.code).toBe("SERVICE_UNAVAILABLE");
-        else expect(r.body).toEqual({ code: "SERVICE_UNAVAILABLE", message: expect.stringMatching(/database/) });
+        else
+          expect(r.body).toEqual({ code: "SERVICE_UNAVAILABLE", message: expect.stringMatching(/database/) });
         if (!path.startsWith("/trpc")) expect(r.headers.get("retry-after")).toBe("1");
       }
       proxy.restore();
-      await until("health back to 200", 10_000, async () => (await rawRequest(server, "GET", "/health")).status === 200);
+      await until(
+        "health back to 200",
+        10_000,
+        async () => (await rawRequest(server, "GET", "/health")).status === 200,
+      );
       const read = await rawRequest(server, "GET", `/collections/${name}/k1`, h());
       expect(read.status).toBe(200);
       expect(read.body.results).toHaveLength(1);
-      expect((await rawRequest(server, "GET", `/collections/${name}/during-outage`, h())).body.results).toEqual([]);
+      expect(
+        (await rawRequest(server, "GET", `/collections/${name}/during-outage`, h())).body.results,
+      ).toEqual([]);
       await until("pool idle", 5000, async () => poolIdle(server));
     });
   }
@@ -93,7 +109,11 @@ describe.runIf(onPostgres)("PostgreSQL unreachable (through a TCP proxy that is 
     expect(complete).toBe(false);
     expect(() => JSON.parse(text)).toThrow();
     proxy.restore();
-    await until("service resumes", 10_000, async () => (await rawRequest(server, "GET", `/collections/${name}?limit=1`, h())).status === 200);
+    await until(
+      "service resumes",
+      10_000,
+      async () => (await rawRequest(server, "GET", `/collections/${name}?limit=1`, h())).status === 200,
+    );
     await until("pool idle", 5000, async () => poolIdle(server));
     expect(server.services.logs.some((l) => /aborting it/.test(String(l.msg)))).toBe(true);
   });
@@ -106,10 +126,19 @@ describe.runIf(onPostgres)("PostgreSQL backends terminated mid-traffic (pg_termi
   let name: string;
   let admin: pg.Client;
   beforeAll(async () => {
-    server = await startTestServer({ DATABASE_URL: rewriteDatabaseUrl(testEnv().DATABASE_URL!, { params: { application_name: app } }), DB_CONNECT_TIMEOUT_MS: "2000", STREAM_BATCH_SIZE: "25" });
+    server = await startTestServer({
+      DATABASE_URL: rewriteDatabaseUrl(testEnv().DATABASE_URL!, { params: { application_name: app } }),
+      DB_CONNECT_TIMEOUT_MS: "2000",
+      STREAM_BATCH_SIZE: "25",
+    });
     tenant = await createTenant(server.services);
     name = await tenant.collection();
-    await seed(server, name, tenant.project.id, Array.from({ length: 500 }, (_, i) => ({ key: `s${i}`, value: { i } })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      Array.from({ length: 500 }, (_, i) => ({ key: `s${i}`, value: { i } })),
+    );
     admin = new pg.Client({ connectionString: testEnv().DATABASE_URL });
     await admin.connect();
   });
@@ -129,7 +158,13 @@ describe.runIf(onPostgres)("PostgreSQL backends terminated mid-traffic (pg_termi
     const writer = async (w: number) => {
       for (let i = 0; !stop; i++) {
         const keys = [`w${w}-${i}-a`, `w${w}-${i}-b`];
-        const r = await rawRequest(server, "POST", `/collections/${name}`, auth, JSON.stringify(keys.map((key) => ({ key, value: { w, i } }))));
+        const r = await rawRequest(
+          server,
+          "POST",
+          `/collections/${name}`,
+          auth,
+          JSON.stringify(keys.map((key) => ({ key, value: { w, i } }))),
+        );
         statuses.push(r.status);
         if (r.status === 201) keys.forEach((k) => acked.add(k));
       }
@@ -153,7 +188,10 @@ describe.runIf(onPostgres)("PostgreSQL backends terminated mid-traffic (pg_termi
     const killer = async () => {
       let killed = 0;
       while (!stop) {
-        const r = await admin.query("SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1", [app]);
+        const r = await admin.query(
+          "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
+          [app],
+        );
         killed += r.rows[0].n;
         await sleep(150);
       }
@@ -172,7 +210,11 @@ describe.runIf(onPostgres)("PostgreSQL backends terminated mid-traffic (pg_termi
     expect(streams.complete + streams.aborted).toBeGreaterThan(0);
 
     // Recovered without restart: every acknowledged write is there.
-    await until("health back to 200", 5000, async () => (await rawRequest(server, "GET", "/health")).status === 200);
+    await until(
+      "health back to 200",
+      5000,
+      async () => (await rawRequest(server, "GET", "/health")).status === 200,
+    );
     const all = await rawRequest(server, "GET", `/collections/${name}/w*`, tenant.users.viewer.headers);
     expect(all.status).toBe(200);
     const stored = new Set(all.body.results.map((i: { key: string }) => i.key));

@@ -12,7 +12,12 @@ const seeded = ["a1", "a2", "b1", "*", "**"];
 /** `full()`: a fresh collection holding the `seeded` keys. */
 const it = test.extend("full", { scope: "file" }, ({ server, tenant }) => async (): Promise<string> => {
   const name = await tenant.collection();
-  await seed(server, name, tenant.project.id, seeded.map((key) => ({ key, value: key })));
+  await seed(
+    server,
+    name,
+    tenant.project.id,
+    seeded.map((key) => ({ key, value: key })),
+  );
   return name;
 });
 
@@ -27,42 +32,76 @@ async function trpcCode(work: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe("3. an editor cannot delete everything with a pattern made only of '*'", () => {
-  it.for(["*", "**", "***"])("REST DELETE /collections/c/%s as an editor: 403, nothing deleted", async (pattern, { server, tenant, full }) => {
+  it.for(["*", "**", "***"])(
+    "REST DELETE /collections/c/%s as an editor: 403, nothing deleted",
+    async (pattern, { server, tenant, full }) => {
+      const name = await full();
+      const r = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/${pattern}`);
+      expect(r.status, r.text).toBe(403);
+      expect(r.body).toMatchObject({ code: "FORBIDDEN" });
+      expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
+    },
+  );
+
+  it("REST DELETE /collections/c/* with a time filter as an editor: 403, nothing deleted", async ({
+    server,
+    tenant,
+    full,
+  }) => {
     const name = await full();
-    const r = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/${pattern}`);
+    const r = await call(
+      server,
+      tenant.users.editor,
+      "DELETE",
+      `/collections/${name}/*?created_after=2000-01-01`,
+    );
     expect(r.status, r.text).toBe(403);
     expect(r.body).toMatchObject({ code: "FORBIDDEN" });
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
   });
 
-  it("REST DELETE /collections/c/* with a time filter as an editor: 403, nothing deleted", async ({ server, tenant, full }) => {
-    const name = await full();
-    const r = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/*?created_after=2000-01-01`);
-    expect(r.status, r.text).toBe(403);
-    expect(r.body).toMatchObject({ code: "FORBIDDEN" });
-    expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
-  });
+  it.for(["*", "**"])(
+    "Lightning DELETE ?key=%s as an editor: 403 {error: Forbidden}, nothing deleted",
+    async (pattern, { server, tenant, full }) => {
+      const name = await full();
+      const r = await call(
+        server,
+        tenant.users.editor,
+        "DELETE",
+        `/lightning/collections/${name}?key=${encodeURIComponent(pattern)}`,
+      );
+      expect(r.status, r.text).toBe(403);
+      expect(r.body).toEqual({ error: "Forbidden" });
+      expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
+    },
+  );
 
-  it.for(["*", "**"])("Lightning DELETE ?key=%s as an editor: 403 {error: Forbidden}, nothing deleted", async (pattern, { server, tenant, full }) => {
-    const name = await full();
-    const r = await call(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}?key=${encodeURIComponent(pattern)}`);
-    expect(r.status, r.text).toBe(403);
-    expect(r.body).toEqual({ error: "Forbidden" });
-    expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
-  });
+  it.for(["*", "**"])(
+    "tRPC items.delete {key: %j} as an editor: FORBIDDEN, nothing deleted",
+    async (pattern, { server, tenant, full }) => {
+      const name = await full();
+      expect(
+        await trpcCode(trpcAs(server, tenant.users.editor).items.delete.mutate({ name, key: pattern })),
+      ).toBe("FORBIDDEN");
+      expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
+    },
+  );
 
-  it.for(["*", "**"])("tRPC items.delete {key: %j} as an editor: FORBIDDEN, nothing deleted", async (pattern, { server, tenant, full }) => {
-    const name = await full();
-    expect(await trpcCode(trpcAs(server, tenant.users.editor).items.delete.mutate({ name, key: pattern }))).toBe("FORBIDDEN");
-    expect(await storedKeys(server, tenant.project.id, name)).toEqual(seeded);
-  });
-
-  it("an editor still deletes by another pattern (a*) on every surface: 200", async ({ server, tenant, full }) => {
+  it("an editor still deletes by another pattern (a*) on every surface: 200", async ({
+    server,
+    tenant,
+    full,
+  }) => {
     const name = await full();
     const rest = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/a1*`);
     expect(rest.status, rest.text).toBe(200);
     expect(rest.body).toEqual({ keys: ["a1"], deleted: 1 });
-    const lightning = await call(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}?key=a2*`);
+    const lightning = await call(
+      server,
+      tenant.users.editor,
+      "DELETE",
+      `/lightning/collections/${name}?key=a2*`,
+    );
     expect(lightning.status, lightning.text).toBe(200);
     expect(lightning.body).toEqual({ key: "a2*", deleted: 1, error: null });
     const trpc = await trpcAs(server, tenant.users.editor).items.delete.mutate({ name, key: "b*" });
@@ -70,7 +109,11 @@ describe("3. an editor cannot delete everything with a pattern made only of '*'"
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(["*", "**"]);
   });
 
-  it("an editor still deletes the single item whose key is '*' by exact key on Lightning (DELETE /{name}/*)", async ({ server, tenant, full }) => {
+  it("an editor still deletes the single item whose key is '*' by exact key on Lightning (DELETE /{name}/*)", async ({
+    server,
+    tenant,
+    full,
+  }) => {
     const name = await full();
     const r = await call(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}/*`);
     expect(r.status, r.text).toBe(200);
@@ -92,7 +135,9 @@ describe("3. an editor cannot delete everything with a pattern made only of '*'"
     expect(await storedKeys(server, tenant.project.id, lightning)).toEqual([]);
 
     const trpc = await full();
-    expect((await trpcAs(server, tenant.users.admin).items.delete.mutate({ name: trpc, key: "*" })).deleted).toBe(5);
+    expect(
+      (await trpcAs(server, tenant.users.admin).items.delete.mutate({ name: trpc, key: "*" })).deleted,
+    ).toBe(5);
     expect(await storedKeys(server, tenant.project.id, trpc)).toEqual([]);
   });
 });

@@ -13,11 +13,19 @@ import { collectionIdOf, otherConnection, sleep, storedKeys, trpcAs } from "../s
 const xKeys = Array.from({ length: 12 }, (_, i) => `x${String(i + 1).padStart(2, "0")}`);
 
 /** `twelve()`: a fresh collection with x01..x12 (and one key the pattern does not match). */
-const it = test.extend("twelve", { scope: "file" }, ({ server, tenant }) => async (): Promise<{ name: string; id: string }> => {
-  const name = await tenant.collection();
-  await seed(server, name, tenant.project.id, [...xKeys.map((key) => ({ key, value: key })), { key: "y01", value: "stays" }]);
-  return { name, id: await collectionIdOf(server, tenant.project.id, name) };
-});
+const it = test.extend(
+  "twelve",
+  { scope: "file" },
+  ({ server, tenant }) =>
+    async (): Promise<{ name: string; id: string }> => {
+      const name = await tenant.collection();
+      await seed(server, name, tenant.project.id, [
+        ...xKeys.map((key) => ({ key, value: key })),
+        { key: "y01", value: "stays" },
+      ]);
+      return { name, id: await collectionIdOf(server, tenant.project.id, name) };
+    },
+);
 it.override({ serverEnv: { DELETE_BATCH_SIZE: "5" } });
 
 /**
@@ -28,7 +36,9 @@ async function whileX02IsDeletedElsewhere<T>(collectionId: string, work: () => P
   const other: pg.Client = await otherConnection();
   try {
     await other.query("BEGIN");
-    const held = await other.query("DELETE FROM items WHERE collection_id = $1::uuid AND key = 'x02'", [collectionId]);
+    const held = await other.query("DELETE FROM items WHERE collection_id = $1::uuid AND key = 'x02'", [
+      collectionId,
+    ]);
     expect(held.rowCount).toBe(1);
     const pid = (await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
     let done = false;
@@ -37,7 +47,10 @@ async function whileX02IsDeletedElsewhere<T>(collectionId: string, work: () => P
     try {
       const started = Date.now();
       for (;;) {
-        const { rows } = await watcher.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", [pid]);
+        const { rows } = await watcher.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+          [pid],
+        );
         if (rows[0]!.n > 0 || done || Date.now() - started > 1500) break;
         await sleep(20);
       }
@@ -53,7 +66,11 @@ async function whileX02IsDeletedElsewhere<T>(collectionId: string, work: () => P
 }
 
 describe("2. a pattern delete drains every batch (DELETE_BATCH_SIZE=5, 12 matching items: 3 batches)", () => {
-  it("REST DELETE /collections/c/x* deletes all 12 and lists them in order", async ({ server, tenant, twelve }) => {
+  it("REST DELETE /collections/c/x* deletes all 12 and lists them in order", async ({
+    server,
+    tenant,
+    twelve,
+  }) => {
     const c = await twelve();
     const r = await call(server, tenant.users.editor, "DELETE", `/collections/${c.name}/x*`);
     expect(r.status, r.text).toBe(200);
@@ -78,26 +95,41 @@ describe("2. a pattern delete drains every batch (DELETE_BATCH_SIZE=5, 12 matchi
 });
 
 describe("2. a pattern delete is not stopped by a short batch when another transaction deletes one of its items (PostgreSQL server)", () => {
-  it.skipIf(!usingPostgresServer())("REST DELETE /collections/c/x* while x02 is deleted elsewhere: deleted 11, no x* item remains", async ({ server, tenant, twelve }) => {
-    const c = await twelve();
-    const r = await whileX02IsDeletedElsewhere(c.id, () => call(server, tenant.users.editor, "DELETE", `/collections/${c.name}/x*`));
-    expect(r.status, r.text).toBe(200);
-    expect(r.body).toEqual({ keys: xKeys.filter((k) => k !== "x02"), deleted: 11 });
-    expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
-  });
+  it.skipIf(!usingPostgresServer())(
+    "REST DELETE /collections/c/x* while x02 is deleted elsewhere: deleted 11, no x* item remains",
+    async ({ server, tenant, twelve }) => {
+      const c = await twelve();
+      const r = await whileX02IsDeletedElsewhere(c.id, () =>
+        call(server, tenant.users.editor, "DELETE", `/collections/${c.name}/x*`),
+      );
+      expect(r.status, r.text).toBe(200);
+      expect(r.body).toEqual({ keys: xKeys.filter((k) => k !== "x02"), deleted: 11 });
+      expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
+    },
+  );
 
-  it.skipIf(!usingPostgresServer())("Lightning DELETE ?key=x* while x02 is deleted elsewhere: deleted 11, no x* item remains", async ({ server, tenant, twelve }) => {
-    const c = await twelve();
-    const r = await whileX02IsDeletedElsewhere(c.id, () => call(server, tenant.users.editor, "DELETE", `/lightning/collections/${c.name}?key=x*`));
-    expect(r.status, r.text).toBe(200);
-    expect(r.body).toEqual({ key: "x*", deleted: 11, error: null });
-    expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
-  });
+  it.skipIf(!usingPostgresServer())(
+    "Lightning DELETE ?key=x* while x02 is deleted elsewhere: deleted 11, no x* item remains",
+    async ({ server, tenant, twelve }) => {
+      const c = await twelve();
+      const r = await whileX02IsDeletedElsewhere(c.id, () =>
+        call(server, tenant.users.editor, "DELETE", `/lightning/collections/${c.name}?key=x*`),
+      );
+      expect(r.status, r.text).toBe(200);
+      expect(r.body).toEqual({ key: "x*", deleted: 11, error: null });
+      expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
+    },
+  );
 
-  it.skipIf(!usingPostgresServer())("tRPC items.delete {key: 'x*'} while x02 is deleted elsewhere: deleted 11, no x* item remains", async ({ server, tenant, twelve }) => {
-    const c = await twelve();
-    const out = await whileX02IsDeletedElsewhere(c.id, () => trpcAs(server, tenant.users.editor).items.delete.mutate({ name: c.name, key: "x*" }));
-    expect(out.deleted).toBe(11);
-    expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
-  });
+  it.skipIf(!usingPostgresServer())(
+    "tRPC items.delete {key: 'x*'} while x02 is deleted elsewhere: deleted 11, no x* item remains",
+    async ({ server, tenant, twelve }) => {
+      const c = await twelve();
+      const out = await whileX02IsDeletedElsewhere(c.id, () =>
+        trpcAs(server, tenant.users.editor).items.delete.mutate({ name: c.name, key: "x*" }),
+      );
+      expect(out.deleted).toBe(11);
+      expect(await storedKeys(server, tenant.project.id, c.name)).toEqual(["y01"]);
+    },
+  );
 });

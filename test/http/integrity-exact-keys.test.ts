@@ -12,21 +12,33 @@ const exotic = [`${BOM}bom`, `${BOM}${BOM}two`, "\u2028line", "\u00E9", "e\u0301
 /** The exotic keys and their plain look-alikes, all distinct. */
 const allKeys = [...exotic, "bom", `${BOM}two`, "two", "line", "e"];
 
-const codePoints = (keys: string[]) => keys.map((k) => [...k].map((c) => c.codePointAt(0)!.toString(16)).join(" "));
+const codePoints = (keys: string[]) =>
+  keys.map((k) => [...k].map((c) => c.codePointAt(0)!.toString(16)).join(" "));
 
 const it = test
   /** The keys as stored, read as UTF-8 bytes (hex) so that no driver decoding can alter them. */
-  .extend("storedExactly", { scope: "file" }, ({ server, tenant }) => async (name: string): Promise<string[]> => {
-    const rows = await server.services.db.prisma.$queryRaw<{ hex: string }[]>`
+  .extend(
+    "storedExactly",
+    { scope: "file" },
+    ({ server, tenant }) =>
+      async (name: string): Promise<string[]> => {
+        const rows = await server.services.db.prisma.$queryRaw<{ hex: string }[]>`
       SELECT encode(convert_to(key, 'UTF8'), 'hex') AS hex FROM items
       WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${tenant.project.id}::uuid AND name = ${name})
       ORDER BY seq`;
-    return rows.map((r) => Buffer.from(r.hex, "hex").toString("utf8"));
-  })
+        return rows.map((r) => Buffer.from(r.hex, "hex").toString("utf8"));
+      },
+  )
   /** `withKeys()`: a fresh collection holding allKeys, written through POST. */
   .extend("withKeys", { scope: "file" }, ({ server, tenant }) => async (): Promise<string> => {
     const name = await tenant.collection();
-    const r = await call(server, tenant.users.editor, "POST", `/collections/${name}`, allKeys.map((key, i) => ({ key, value: i })));
+    const r = await call(
+      server,
+      tenant.users.editor,
+      "POST",
+      `/collections/${name}`,
+      allKeys.map((key, i) => ({ key, value: i })),
+    );
     expect(r.status, r.text).toBe(201);
     expect(r.body).toEqual({ upserted: allKeys.length, errors: [] });
     return name;
@@ -35,7 +47,10 @@ const it = test
   .extend("collection", { scope: "file" }, ({ withKeys }) => withKeys());
 
 describe("5. keys are exact on every storage", () => {
-  it("the database holds every key exactly as sent, each distinct", async ({ storedExactly, collection: name }) => {
+  it("the database holds every key exactly as sent, each distinct", async ({
+    storedExactly,
+    collection: name,
+  }) => {
     expect(codePoints(await storedExactly(name))).toEqual(codePoints(allKeys));
   });
 
@@ -46,14 +61,21 @@ describe("5. keys are exact on every storage", () => {
     expect(r.body.results.map((x: { value: number }) => x.value)).toEqual(allKeys.map((_, i) => i));
   });
 
-  it.for(exotic.map((k) => [codePoints([k])[0], k] as const))("REST GET /collections/c/{key} of [%s]: that item, its key exact", async ([_cp, key], { server, tenant, collection: name }) => {
-    const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}/${keyPath(key)}`);
-    expect(r.status, r.text).toBe(200);
-    expect(codePoints(r.body.results.map((x: { key: string }) => x.key))).toEqual(codePoints([key]));
-    expect(r.body.results[0].value).toBe(allKeys.indexOf(key));
-  });
+  it.for(exotic.map((k) => [codePoints([k])[0], k] as const))(
+    "REST GET /collections/c/{key} of [%s]: that item, its key exact",
+    async ([_cp, key], { server, tenant, collection: name }) => {
+      const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}/${keyPath(key)}`);
+      expect(r.status, r.text).toBe(200);
+      expect(codePoints(r.body.results.map((x: { key: string }) => x.key))).toEqual(codePoints([key]));
+      expect(r.body.results[0].value).toBe(allKeys.indexOf(key));
+    },
+  );
 
-  it("REST GET /collections/c/%EF%BB%BFbom reads the item \\uFEFFbom, not bom", async ({ server, tenant, collection: name }) => {
+  it("REST GET /collections/c/%EF%BB%BFbom reads the item \\uFEFFbom, not bom", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}/%EF%BB%BFbom`);
     expect(r.status, r.text).toBe(200);
     expect(r.body.results).toHaveLength(1);
@@ -61,52 +83,96 @@ describe("5. keys are exact on every storage", () => {
     expect(r.body.results[0].value).toBe(0);
   });
 
-  it("Lightning GET /lightning/collections/c lists every key exactly", async ({ server, tenant, collection: name }) => {
+  it("Lightning GET /lightning/collections/c lists every key exactly", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     const r = await call(server, tenant.users.viewer, "GET", `/lightning/collections/${name}`);
     expect(r.status).toBe(200);
     expect(codePoints(r.body.items.map((x: { key: string }) => x.key))).toEqual(codePoints(allKeys));
   });
 
-  it.for(exotic.map((k) => [codePoints([k])[0], k] as const))("Lightning GET /lightning/collections/c/{key} of [%s]: its key exact", async ([_cp, key], { server, tenant, collection: name }) => {
-    const r = await call(server, tenant.users.viewer, "GET", `/lightning/collections/${name}/${keyPath(key)}`);
-    expect(r.status, r.text).toBe(200);
-    expect(codePoints([r.body.key])).toEqual(codePoints([key]));
-    expect(r.body.value).toBe(String(allKeys.indexOf(key)));
-  });
+  it.for(exotic.map((k) => [codePoints([k])[0], k] as const))(
+    "Lightning GET /lightning/collections/c/{key} of [%s]: its key exact",
+    async ([_cp, key], { server, tenant, collection: name }) => {
+      const r = await call(
+        server,
+        tenant.users.viewer,
+        "GET",
+        `/lightning/collections/${name}/${keyPath(key)}`,
+      );
+      expect(r.status, r.text).toBe(200);
+      expect(codePoints([r.body.key])).toEqual(codePoints([key]));
+      expect(r.body.value).toBe(String(allKeys.indexOf(key)));
+    },
+  );
 
-  it("tRPC items.get lists every key exactly, and reads each by exact key", async ({ server, tenant, collection: name }) => {
+  it("tRPC items.get lists every key exactly, and reads each by exact key", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     const client = trpcAs(server, tenant.users.viewer);
     const page = await client.items.get.query({ name });
     expect(codePoints(page.results.map((x) => x.key)), "list").toEqual(codePoints(allKeys));
     for (const key of exotic) {
       const one = await client.items.get.query({ name, key });
-      expect(codePoints(one.results.map((x) => x.key)), `by key ${codePoints([key])[0]}`).toEqual(codePoints([key]));
+      expect(codePoints(one.results.map((x) => x.key)), `by key ${codePoints([key])[0]}`).toEqual(
+        codePoints([key]),
+      );
     }
   });
 });
 
 describe("5. keys are exact in what deletes answer", () => {
-  it("REST DELETE /collections/c/%EF%BB%BF* answers exactly the keys with a leading U+FEFF; bom and two remain", async ({ server, tenant, storedExactly, withKeys }) => {
+  it("REST DELETE /collections/c/%EF%BB%BF* answers exactly the keys with a leading U+FEFF; bom and two remain", async ({
+    server,
+    tenant,
+    storedExactly,
+    withKeys,
+  }) => {
     const name = await withKeys();
     const r = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/%EF%BB%BF*`);
     expect(r.status, r.text).toBe(200);
     expect(r.body.deleted).toBe(3);
-    expect(codePoints(r.body.keys), "keys answered").toEqual(codePoints([`${BOM}bom`, `${BOM}${BOM}two`, `${BOM}two`]));
-    expect(codePoints(await storedExactly(name))).toEqual(codePoints(["\u2028line", "\u00E9", "e\u0301", "bom", "two", "line", "e"]));
+    expect(codePoints(r.body.keys), "keys answered").toEqual(
+      codePoints([`${BOM}bom`, `${BOM}${BOM}two`, `${BOM}two`]),
+    );
+    expect(codePoints(await storedExactly(name))).toEqual(
+      codePoints(["\u2028line", "\u00E9", "e\u0301", "bom", "two", "line", "e"]),
+    );
   });
 
-  it("Lightning DELETE /lightning/collections/c/{key} answers the exact key", async ({ server, tenant, storedExactly, withKeys }) => {
+  it("Lightning DELETE /lightning/collections/c/{key} answers the exact key", async ({
+    server,
+    tenant,
+    storedExactly,
+    withKeys,
+  }) => {
     const name = await withKeys();
     for (const key of exotic) {
-      const r = await call(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}/${keyPath(key)}`);
+      const r = await call(
+        server,
+        tenant.users.editor,
+        "DELETE",
+        `/lightning/collections/${name}/${keyPath(key)}`,
+      );
       expect(r.status, r.text).toBe(200);
       expect(codePoints([r.body.key])).toEqual(codePoints([key]));
       expect(r.body.deleted).toBe(1);
     }
-    expect(codePoints(await storedExactly(name))).toEqual(codePoints(["bom", `${BOM}two`, "two", "line", "e"]));
+    expect(codePoints(await storedExactly(name))).toEqual(
+      codePoints(["bom", `${BOM}two`, "two", "line", "e"]),
+    );
   });
 
-  it("tRPC items.delete answers the exact keys (NFD and NFC apart)", async ({ server, tenant, storedExactly, withKeys }) => {
+  it("tRPC items.delete answers the exact keys (NFD and NFC apart)", async ({
+    server,
+    tenant,
+    storedExactly,
+    withKeys,
+  }) => {
     const name = await withKeys();
     const client = trpcAs(server, tenant.users.editor);
     const nfd = await client.items.delete.mutate({ name, key: "e\u0301" });
@@ -115,15 +181,32 @@ describe("5. keys are exact in what deletes answer", () => {
     const bom = await client.items.delete.mutate({ name, key: `${BOM}${BOM}*` });
     expect(bom.deleted).toBe(1);
     expect(codePoints(bom.keys), "keys answered").toEqual(codePoints([`${BOM}${BOM}two`]));
-    expect(codePoints(await storedExactly(name))).toEqual(codePoints([`${BOM}bom`, "\u2028line", "\u00E9", "bom", `${BOM}two`, "two", "line", "e"]));
+    expect(codePoints(await storedExactly(name))).toEqual(
+      codePoints([`${BOM}bom`, "\u2028line", "\u00E9", "bom", `${BOM}two`, "two", "line", "e"]),
+    );
   });
 
-  it("a key written through Lightning PUT with a leading U+FEFF is stored and read back exactly", async ({ server, tenant, storedExactly }) => {
+  it("a key written through Lightning PUT with a leading U+FEFF is stored and read back exactly", async ({
+    server,
+    tenant,
+    storedExactly,
+  }) => {
     const name = await tenant.collection();
-    const put = await call(server, tenant.users.editor, "PUT", `/lightning/collections/${name}/%EF%BB%BFput`, { value: "v" });
+    const put = await call(
+      server,
+      tenant.users.editor,
+      "PUT",
+      `/lightning/collections/${name}/%EF%BB%BFput`,
+      { value: "v" },
+    );
     expect(put.status, put.text).toBe(200);
     expect(codePoints(await storedExactly(name)), "stored").toEqual(codePoints([`${BOM}put`]));
-    const back = await call(server, tenant.users.viewer, "GET", `/lightning/collections/${name}/%EF%BB%BFput`);
+    const back = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      `/lightning/collections/${name}/%EF%BB%BFput`,
+    );
     expect(back.status, back.text).toBe(200);
     expect(codePoints([back.body.key]), "read back").toEqual(codePoints([`${BOM}put`]));
   });

@@ -10,44 +10,88 @@ import { base64url, storedKeys, trpcAs } from "../support/integrity.js";
 const it = test
   .extend("collection", { scope: "file" }, async ({ server, tenant }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, [{ key: "k1", value: 1 }, { key: "k2", value: 2 }, { key: "k3", value: 3 }]);
+    await seed(server, name, tenant.project.id, [
+      { key: "k1", value: 1 },
+      { key: "k2", value: 2 },
+      { key: "k3", value: 3 },
+    ]);
     return name;
   })
   /** A REST cursor of this service (same fingerprint) whose position is replaced by `seq`. */
-  .extend("restCursorWith", { scope: "file" }, ({ server, tenant, collection: name }) => async (seq: string): Promise<string> => {
-    const first = await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=1`);
-    expect(first.status).toBe(200);
-    const parts = Buffer.from(first.body.cursor as string, "base64url").toString("utf8").split(".");
-    expect(parts).toHaveLength(4); // 1.<seq>.<offset>.<fingerprint>, server/services/cursor.ts
-    return base64url(`1.${seq}.0.${parts[3]}`);
-  });
+  .extend(
+    "restCursorWith",
+    { scope: "file" },
+    ({ server, tenant, collection: name }) =>
+      async (seq: string): Promise<string> => {
+        const first = await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=1`);
+        expect(first.status).toBe(200);
+        const parts = Buffer.from(first.body.cursor as string, "base64url")
+          .toString("utf8")
+          .split(".");
+        expect(parts).toHaveLength(4); // 1.<seq>.<offset>.<fingerprint>, server/services/cursor.ts
+        return base64url(`1.${seq}.0.${parts[3]}`);
+      },
+  );
 
 const lateInstant = "9999-12-31T23:59:59-01:00"; // 10000-01-01T00:59:59Z
 const late = encodeURIComponent(lateInstant);
 const beyondBigint = "9999999999999999999"; // > 9223372036854775807
 
 describe("10. a timestamp beyond year 9999 (after its offset) is 400", () => {
-  it.for(["created_after", "created_before", "updated_after", "updated_before"])("Lightning GET ?%s=9999-12-31T23:59:59-01:00: 400 {error: Bad Request}", async (param, { server, tenant, collection: name }) => {
-    const r = await call(server, tenant.users.viewer, "GET", `/lightning/collections/${name}?${param}=${late}`);
-    expect(r.status, r.text).toBe(400);
-    expect(r.body).toEqual({ error: "Bad Request" });
-  });
+  it.for(["created_after", "created_before", "updated_after", "updated_before"])(
+    "Lightning GET ?%s=9999-12-31T23:59:59-01:00: 400 {error: Bad Request}",
+    async (param, { server, tenant, collection: name }) => {
+      const r = await call(
+        server,
+        tenant.users.viewer,
+        "GET",
+        `/lightning/collections/${name}?${param}=${late}`,
+      );
+      expect(r.status, r.text).toBe(400);
+      expect(r.body).toEqual({ error: "Bad Request" });
+    },
+  );
 
-  it("Lightning DELETE ?key=k*&created_after=9999-12-31T23:59:59-01:00: 400 {error: Bad Request}, nothing deleted", async ({ server, tenant, collection: name }) => {
-    const r = await call(server, tenant.users.editor, "DELETE", `/lightning/collections/${name}?key=k*&created_after=${late}`);
+  it("Lightning DELETE ?key=k*&created_after=9999-12-31T23:59:59-01:00: 400 {error: Bad Request}, nothing deleted", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
+    const r = await call(
+      server,
+      tenant.users.editor,
+      "DELETE",
+      `/lightning/collections/${name}?key=k*&created_after=${late}`,
+    );
     expect(r.status, r.text).toBe(400);
     expect(r.body).toEqual({ error: "Bad Request" });
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(["k1", "k2", "k3"]);
   });
 
-  it.for(["created_after", "updated_before"])("REST GET /collections/c?%s=9999-12-31T23:59:59-01:00: 400 naming the parameter", async (param, { server, tenant, collection: name }) => {
-    const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?${param}=${late}`);
-    expect(r.status, r.text).toBe(400);
-    expect(r.body).toMatchObject({ code: "BAD_REQUEST", message: expect.stringContaining(param), issues: [{ path: param }] });
-  });
+  it.for(["created_after", "updated_before"])(
+    "REST GET /collections/c?%s=9999-12-31T23:59:59-01:00: 400 naming the parameter",
+    async (param, { server, tenant, collection: name }) => {
+      const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?${param}=${late}`);
+      expect(r.status, r.text).toBe(400);
+      expect(r.body).toMatchObject({
+        code: "BAD_REQUEST",
+        message: expect.stringContaining(param),
+        issues: [{ path: param }],
+      });
+    },
+  );
 
-  it("REST DELETE /collections/c/k*?created_after=9999-12-31T23:59:59-01:00: 400 naming created_after, nothing deleted", async ({ server, tenant, collection: name }) => {
-    const r = await call(server, tenant.users.editor, "DELETE", `/collections/${name}/k*?created_after=${late}`);
+  it("REST DELETE /collections/c/k*?created_after=9999-12-31T23:59:59-01:00: 400 naming created_after, nothing deleted", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
+    const r = await call(
+      server,
+      tenant.users.editor,
+      "DELETE",
+      `/collections/${name}/k*?created_after=${late}`,
+    );
     expect(r.status, r.text).toBe(400);
     expect(r.body).toMatchObject({ code: "BAD_REQUEST", issues: [{ path: "created_after" }] });
     expect(await storedKeys(server, tenant.project.id, name)).toEqual(["k1", "k2", "k3"]);
@@ -55,14 +99,22 @@ describe("10. a timestamp beyond year 9999 (after its offset) is 400", () => {
 });
 
 describe("10. a cursor holding a number beyond bigint is 400", () => {
-  it.for([beyondBigint, "9223372036854775808"])("REST GET /collections/c?cursor=<1.%s.0.fingerprint>: 400 naming cursor", async (seq, { server, tenant, collection: name, restCursorWith }) => {
-    const cursor = await restCursorWith(seq);
-    const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?cursor=${cursor}`);
-    expect(r.status, r.text).toBe(400);
-    expect(r.body).toMatchObject({ code: "BAD_REQUEST", issues: [{ path: "cursor" }] });
-  });
+  it.for([beyondBigint, "9223372036854775808"])(
+    "REST GET /collections/c?cursor=<1.%s.0.fingerprint>: 400 naming cursor",
+    async (seq, { server, tenant, collection: name, restCursorWith }) => {
+      const cursor = await restCursorWith(seq);
+      const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?cursor=${cursor}`);
+      expect(r.status, r.text).toBe(400);
+      expect(r.body).toMatchObject({ code: "BAD_REQUEST", issues: [{ path: "cursor" }] });
+    },
+  );
 
-  it("tRPC items.get with that cursor: BAD_REQUEST", async ({ server, tenant, collection: name, restCursorWith }) => {
+  it("tRPC items.get with that cursor: BAD_REQUEST", async ({
+    server,
+    tenant,
+    collection: name,
+    restCursorWith,
+  }) => {
     const cursor = await restCursorWith(beyondBigint);
     let code: string | undefined;
     try {
@@ -74,17 +126,40 @@ describe("10. a cursor holding a number beyond bigint is 400", () => {
     expect(code).toBe("BAD_REQUEST");
   });
 
-  it.for([beyondBigint, "9223372036854775808"])("Lightning GET ?cursor=<base64url of %s>: 400 {error: Bad Request}", async (seq, { server, tenant, collection: name }) => {
-    const r = await call(server, tenant.users.viewer, "GET", `/lightning/collections/${name}?cursor=${base64url(seq)}`);
-    expect(r.status, r.text).toBe(400);
-    expect(r.body).toEqual({ error: "Bad Request" });
-  });
+  it.for([beyondBigint, "9223372036854775808"])(
+    "Lightning GET ?cursor=<base64url of %s>: 400 {error: Bad Request}",
+    async (seq, { server, tenant, collection: name }) => {
+      const r = await call(
+        server,
+        tenant.users.viewer,
+        "GET",
+        `/lightning/collections/${name}?cursor=${base64url(seq)}`,
+      );
+      expect(r.status, r.text).toBe(400);
+      expect(r.body).toEqual({ error: "Bad Request" });
+    },
+  );
 
-  it("a cursor at the largest bigint is never a 500: 200 with nothing, or 400", async ({ server, tenant, collection: name, restCursorWith }) => {
-    const rest = await call(server, tenant.users.viewer, "GET", `/collections/${name}?cursor=${await restCursorWith("9223372036854775807")}`);
+  it("a cursor at the largest bigint is never a 500: 200 with nothing, or 400", async ({
+    server,
+    tenant,
+    collection: name,
+    restCursorWith,
+  }) => {
+    const rest = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      `/collections/${name}?cursor=${await restCursorWith("9223372036854775807")}`,
+    );
     expect([200, 400], rest.text).toContain(rest.status);
     if (rest.status === 200) expect(rest.body.results).toEqual([]);
-    const lightning = await call(server, tenant.users.viewer, "GET", `/lightning/collections/${name}?cursor=${base64url("9223372036854775807")}`);
+    const lightning = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      `/lightning/collections/${name}?cursor=${base64url("9223372036854775807")}`,
+    );
     expect([200, 400], lightning.text).toContain(lightning.status);
     if (lightning.status === 200) expect(lightning.body).toEqual({ items: [], cursor: null });
   });

@@ -8,12 +8,52 @@ const keysOf = (body: { results: { key: string }[] }) => body.results.map((r) =>
 const it = test.extend("timeFiltered", { scope: "file" }, async ({ server, tenant }) => {
   // The collection of the "time filters" tests, and a GET of it that returns the keys.
   const name = await tenant.collection();
-  await seed(server, name, tenant.project.id, ["d7", "d8a", "d8b", "d8c", "d9"].map((key) => ({ key, value: key })));
-  await setTimes(server, name, tenant.project.id, "d7", "2024-10-07T23:59:59.999999Z", "2024-10-09T00:00:00.000000Z");
-  await setTimes(server, name, tenant.project.id, "d8a", "2024-10-08T00:00:00.000000Z", "2024-10-08T12:00:00.000000Z");
-  await setTimes(server, name, tenant.project.id, "d8b", "2024-10-08T12:00:00.999999Z", "2024-10-08T11:59:59.999999Z");
-  await setTimes(server, name, tenant.project.id, "d8c", "2024-10-08T23:59:59.999999Z", "2024-10-08T12:00:01.000000Z");
-  await setTimes(server, name, tenant.project.id, "d9", "2024-10-09T00:00:00.000000Z", "2024-10-07T00:00:00.000000Z");
+  await seed(
+    server,
+    name,
+    tenant.project.id,
+    ["d7", "d8a", "d8b", "d8c", "d9"].map((key) => ({ key, value: key })),
+  );
+  await setTimes(
+    server,
+    name,
+    tenant.project.id,
+    "d7",
+    "2024-10-07T23:59:59.999999Z",
+    "2024-10-09T00:00:00.000000Z",
+  );
+  await setTimes(
+    server,
+    name,
+    tenant.project.id,
+    "d8a",
+    "2024-10-08T00:00:00.000000Z",
+    "2024-10-08T12:00:00.000000Z",
+  );
+  await setTimes(
+    server,
+    name,
+    tenant.project.id,
+    "d8b",
+    "2024-10-08T12:00:00.999999Z",
+    "2024-10-08T11:59:59.999999Z",
+  );
+  await setTimes(
+    server,
+    name,
+    tenant.project.id,
+    "d8c",
+    "2024-10-08T23:59:59.999999Z",
+    "2024-10-08T12:00:01.000000Z",
+  );
+  await setTimes(
+    server,
+    name,
+    tenant.project.id,
+    "d9",
+    "2024-10-09T00:00:00.000000Z",
+    "2024-10-07T00:00:00.000000Z",
+  );
   const get = async (q: string) => {
     const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?${q}`);
     expect(r.status).toBe(200);
@@ -23,17 +63,26 @@ const it = test.extend("timeFiltered", { scope: "file" }, async ({ server, tenan
 });
 
 describe("GET /collections/{name}[/{key}]", () => {
-  it("returns every item in insertion order with the documented shape, values as written", async ({ server, tenant }) => {
+  it("returns every item in insertion order with the documented shape, values as written", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
     const values = [{ a: 1, nested: [1, "two", null] }, "text", 12345678901234567890, null, [true], 1.5e300];
-    await seed(server, name, tenant.project.id, values.map((value, i) => ({ key: `k${9 - i}`, value })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      values.map((value, i) => ({ key: `k${9 - i}`, value })),
+    );
     const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}`);
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toMatch(/^application\/json/);
     expect(keysOf(r.body)).toEqual(["k9", "k8", "k7", "k6", "k5", "k4"]);
     expect(r.body.results.map((x: { value: unknown }) => x.value)).toEqual(values);
     // The stored JSON text goes to the wire unchanged: a big integer keeps its digits.
-    await server.services.db.prisma.$executeRaw`UPDATE items SET value = '12345678901234567890123' WHERE key = 'k7' AND collection_id = (SELECT id FROM collections WHERE name = ${name})`;
+    await server.services.db.prisma
+      .$executeRaw`UPDATE items SET value = '12345678901234567890123' WHERE key = 'k7' AND collection_id = (SELECT id FROM collections WHERE name = ${name})`;
     const again = await call(server, tenant.users.viewer, "GET", `/collections/${name}/k7`);
     expect(again.text).toContain('"value":12345678901234567890123,');
     expect(r.body.end_offset).toBe(6);
@@ -44,10 +93,18 @@ describe("GET /collections/{name}[/{key}]", () => {
     }
   });
 
-  it("fetches by exact key and by pattern; a key may contain '/' and special characters", async ({ server, tenant }) => {
+  it("fetches by exact key and by pattern; a key may contain '/' and special characters", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
     const keys = ["a/b", "a%b", "a_b", "a\\b", "a'b\"", "é😀", "ab", "xab"];
-    await seed(server, name, tenant.project.id, keys.map((key) => ({ key, value: key })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      keys.map((key) => ({ key, value: key })),
+    );
     for (const key of keys) {
       const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}/${keyPath(key)}`);
       expect(r.status).toBe(200);
@@ -65,7 +122,12 @@ describe("GET /collections/{name}[/{key}]", () => {
 
   it("limit, offset and end_offset", async ({ server, tenant }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })),
+    );
     const page = await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=3&offset=4`);
     expect(keysOf(page.body)).toEqual(["k4", "k5", "k6"]);
     expect(page.body.end_offset).toBe(7);
@@ -80,9 +142,17 @@ describe("GET /collections/{name}[/{key}]", () => {
     expect(past.body).toEqual({ results: [], end_offset: 50, cursor: null });
   });
 
-  it("cursor continuation has no gaps or duplicates while others write between pages", async ({ server, tenant }) => {
+  it("cursor continuation has no gaps or duplicates while others write between pages", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, Array.from({ length: 25 }, (_, i) => ({ key: `k${String(i).padStart(3, "0")}`, value: i })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      Array.from({ length: 25 }, (_, i) => ({ key: `k${String(i).padStart(3, "0")}`, value: i })),
+    );
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -103,7 +173,10 @@ describe("GET /collections/{name}[/{key}]", () => {
       ]);
       if (pages === 2) await call(server, tenant.users.editor, "DELETE", `/collections/${name}/k001`);
     } while (cursor);
-    const expected = [...Array.from({ length: 25 }, (_, i) => `k${String(i).padStart(3, "0")}`), ...Array.from({ length: pages }, (_, i) => `new${i + 1}`)];
+    const expected = [
+      ...Array.from({ length: 25 }, (_, i) => `k${String(i).padStart(3, "0")}`),
+      ...Array.from({ length: pages }, (_, i) => `new${i + 1}`),
+    ];
     // Every page ends before the last write of that iteration, so the last "newN" was written after the end.
     expect(seen).toEqual(expected.slice(0, expected.length - 1));
     expect(new Set(seen).size).toBe(seen.length);
@@ -112,13 +185,25 @@ describe("GET /collections/{name}[/{key}]", () => {
   it("cursor is tied to its query, and cursor with offset is 400", async ({ server, tenant }) => {
     const name = await tenant.collection();
     const other = await tenant.collection();
-    await seed(server, name, tenant.project.id, [{ key: "a", value: 1 }, { key: "b", value: 2 }]);
+    await seed(server, name, tenant.project.id, [
+      { key: "a", value: 1 },
+      { key: "b", value: 2 },
+    ]);
     const first = await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=1`);
     const cursor = first.body.cursor as string;
-    const both = await call(server, tenant.users.viewer, "GET", `/collections/${name}?cursor=${cursor}&offset=1`);
+    const both = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      `/collections/${name}?cursor=${cursor}&offset=1`,
+    );
     expect(both.status).toBe(400);
     expect(both.body.message).toMatch(/cursor/);
-    for (const path of [`/collections/${other}?cursor=${cursor}`, `/collections/${name}/a*?cursor=${cursor}`, `/collections/${name}?cursor=garbage`]) {
+    for (const path of [
+      `/collections/${other}?cursor=${cursor}`,
+      `/collections/${name}/a*?cursor=${cursor}`,
+      `/collections/${name}?cursor=garbage`,
+    ]) {
       const r = await call(server, tenant.users.viewer, "GET", path);
       expect(r.status).toBe(400);
       expect(r.body).toMatchObject({ code: "BAD_REQUEST", issues: [{ path: "cursor" }] });
@@ -130,7 +215,11 @@ describe("GET /collections/{name}[/{key}]", () => {
 
   it("meta=true adds _meta to object values only", async ({ server, tenant }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, [{ key: "o", value: { a: 1 } }, { key: "s", value: "str" }, { key: "e", value: {} }]);
+    await seed(server, name, tenant.project.id, [
+      { key: "o", value: { a: 1 } },
+      { key: "s", value: "str" },
+      { key: "e", value: {} },
+    ]);
     for (const flag of ["true", "1"]) {
       const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?meta=${flag}`);
       const [o, s, e] = r.body.results;
@@ -150,19 +239,28 @@ describe("GET /collections/{name}[/{key}]", () => {
       expect(await get("created_after=2024-10-08")).toEqual(["d8a", "d8b", "d8c", "d9"]);
       expect(await get("created_after=2024-10-08&created_before=2024-10-08")).toEqual(["d8a", "d8b", "d8c"]);
     });
-    it("a timestamp at second precision: *_after from its start, *_before includes the whole second", async ({ timeFiltered: { get } }) => {
+    it("a timestamp at second precision: *_after from its start, *_before includes the whole second", async ({
+      timeFiltered: { get },
+    }) => {
       expect(await get("created_before=2024-10-08T12:00:00Z")).toEqual(["d7", "d8a", "d8b"]);
       expect(await get("created_before=2024-10-08T12:00:00.5Z")).toEqual(["d7", "d8a"]);
       expect(await get("updated_after=2024-10-08T12:00:00Z")).toEqual(["d7", "d8a", "d8c"]);
       expect(await get("updated_before=2024-10-08T12:00:00Z")).toEqual(["d8a", "d8b", "d9"]);
-      expect(await get("updated_after=2024-10-08T12:00:00Z&updated_before=2024-10-08T12:00:00Z")).toEqual(["d8a"]);
+      expect(await get("updated_after=2024-10-08T12:00:00Z&updated_before=2024-10-08T12:00:00Z")).toEqual([
+        "d8a",
+      ]);
     });
     it("offsets, and no offset means UTC", async ({ timeFiltered: { get } }) => {
       expect(await get("created_after=2024-10-08T14:00:00%2B02:00")).toEqual(["d8b", "d8c", "d9"]);
       expect(await get("created_before=2024-10-08T00:00:00")).toEqual(["d7", "d8a"]);
     });
     it("combines with patterns", async ({ server, tenant, timeFiltered: { name } }) => {
-      const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}/d8*?updated_after=2024-10-08T12:00:00Z`);
+      const r = await call(
+        server,
+        tenant.users.viewer,
+        "GET",
+        `/collections/${name}/d8*?updated_after=2024-10-08T12:00:00Z`,
+      );
       expect(keysOf(r.body)).toEqual(["d8a", "d8c"]);
     });
   });
@@ -196,7 +294,12 @@ describe("GET /collections/{name}[/{key}]", () => {
     });
     it("a too long or invalid key pattern, or invalid name", async ({ server, tenant }) => {
       const name = await tenant.collection();
-      const long = await call(server, tenant.users.viewer, "GET", `/collections/${name}/${"x".repeat(server.services.env.MAX_PATTERN_LENGTH + 1)}`);
+      const long = await call(
+        server,
+        tenant.users.viewer,
+        "GET",
+        `/collections/${name}/${"x".repeat(server.services.env.MAX_PATTERN_LENGTH + 1)}`,
+      );
       expect(long.status).toBe(400);
       expect(long.body.message).toMatch(/MAX_PATTERN_LENGTH/);
       const ctl = await call(server, tenant.users.viewer, "GET", `/collections/${name}/a%00b`);
@@ -210,10 +313,22 @@ describe("GET /collections/{name}[/{key}]", () => {
     });
   });
 
-  it("401, 403-free reads for every role, 404 for missing or invisible, 409 when ambiguous", async ({ server, tenant }) => {
+  it("401, 403-free reads for every role, 404 for missing or invisible, 409 when ambiguous", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
     expect((await call(server, undefined, "GET", `/collections/${name}`)).status).toBe(401);
-    expect((await call(server, { ...tenant.users.viewer, headers: { authorization: "Bearer nope" } }, "GET", `/collections/${name}`)).status).toBe(401);
+    expect(
+      (
+        await call(
+          server,
+          { ...tenant.users.viewer, headers: { authorization: "Bearer nope" } },
+          "GET",
+          `/collections/${name}`,
+        )
+      ).status,
+    ).toBe(401);
     for (const role of ["owner", "admin", "editor", "viewer"] as const) {
       expect((await call(server, tenant.users[role], "GET", `/collections/${name}`)).status).toBe(200);
     }
@@ -224,14 +339,21 @@ describe("GET /collections/{name}[/{key}]", () => {
 
     const second = await createTenant(server.services);
     try {
-      await server.services.db.prisma.membership.create({ data: { userId: tenant.users.viewer.id, projectId: second.project.id, role: "viewer" } });
+      await server.services.db.prisma.membership.create({
+        data: { userId: tenant.users.viewer.id, projectId: second.project.id, role: "viewer" },
+      });
       await second.collection(name);
       const fresh = await server.services.auth.createUserToken({ userId: tenant.users.viewer.id });
       const viewer = { ...tenant.users.viewer, headers: { authorization: `Bearer ${fresh.token}` } };
       const ambiguous = await call(server, viewer, "GET", `/collections/${name}`);
       expect(ambiguous.status).toBe(409);
       expect(ambiguous.body.message).toMatch(/project_id/);
-      const narrowed = await call(server, viewer, "GET", `/collections/${name}?project_id=${second.project.id}`);
+      const narrowed = await call(
+        server,
+        viewer,
+        "GET",
+        `/collections/${name}?project_id=${second.project.id}`,
+      );
       expect(narrowed.status).toBe(200);
     } finally {
       await second.cleanup();

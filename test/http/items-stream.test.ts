@@ -12,7 +12,15 @@ const filler = "x".repeat(2000);
 
 const it = test.extend("collection", { scope: "file" }, async ({ server, tenant }) => {
   const name = await tenant.collection();
-  await seed(server, name, tenant.project.id, Array.from({ length: COUNT }, (_, i) => ({ key: `k${String(i).padStart(5, "0")}`, value: { i, filler } })));
+  await seed(
+    server,
+    name,
+    tenant.project.id,
+    Array.from({ length: COUNT }, (_, i) => ({
+      key: `k${String(i).padStart(5, "0")}`,
+      value: { i, filler },
+    })),
+  );
   return name;
 });
 it.override({ serverEnv: { STREAM_BATCH_SIZE: "50" } });
@@ -42,7 +50,11 @@ async function eventually(check: () => boolean | Promise<boolean>, ms = 5000): P
 }
 
 describe("GET stream", () => {
-  it("arrives chunk by chunk: the first results come before the last are read from the database", async ({ server, tenant, collection: name }) => {
+  it("arrives chunk by chunk: the first results come before the last are read from the database", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     const res = await fetch(`${server.url}/collections/${name}`, { headers: tenant.users.viewer.headers });
     expect(res.status).toBe(200);
     expect(res.headers.get("transfer-encoding")).toBe("chunked");
@@ -56,11 +68,21 @@ describe("GET stream", () => {
     expect(gone.status).toBe(200);
     // Written after the stream started: not part of this traversal (it would come twice if it were a
     // key the stream had already sent, deleted and written again).
-    const late = await call(server, tenant.users.editor, "POST", `/collections/${name}`, [{ key: "late", value: 1 }]);
+    const late = await call(server, tenant.users.editor, "POST", `/collections/${name}`, [
+      { key: "late", value: 1 },
+    ]);
     expect(late.status).toBe(201);
     // Already sent, then deleted and written again (a new sequence number): still once in this answer.
-    expect((await call(server, tenant.users.editor, "DELETE", `/collections/${name}/k00000`)).body.deleted).toBe(1);
-    expect((await call(server, tenant.users.editor, "POST", `/collections/${name}`, [{ key: "k00000", value: { i: 0, filler } }])).status).toBe(201);
+    expect(
+      (await call(server, tenant.users.editor, "DELETE", `/collections/${name}/k00000`)).body.deleted,
+    ).toBe(1);
+    expect(
+      (
+        await call(server, tenant.users.editor, "POST", `/collections/${name}`, [
+          { key: "k00000", value: { i: 0, filler } },
+        ])
+      ).status,
+    ).toBe(201);
     const rest = head + (await readSome(reader, Infinity));
     const body = JSON.parse(rest);
     expect(body.results.filter((r: { key: string }) => r.key === "k00000")).toHaveLength(1);
@@ -69,19 +91,30 @@ describe("GET stream", () => {
     expect(body.results.map((r: { key: string }) => r.key)).not.toContain("late");
     expect(body.end_offset).toBe(COUNT - 1);
     await call(server, tenant.users.editor, "DELETE", `/collections/${name}/late`);
-    const back = await call(server, tenant.users.editor, "POST", `/collections/${name}`, [{ key: last, value: { i: COUNT - 1, filler } }]);
+    const back = await call(server, tenant.users.editor, "POST", `/collections/${name}`, [
+      { key: last, value: { i: COUNT - 1, filler } },
+    ]);
     expect(back.status).toBe(201);
   });
 
-  it("a client abort mid-stream leaves the server healthy and releases its database connection", async ({ server, tenant, collection: name }) => {
+  it("a client abort mid-stream leaves the server healthy and releases its database connection", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     for (let round = 0; round < 3; round++) {
       const controller = new AbortController();
-      const res = await fetch(`${server.url}/collections/${name}`, { headers: tenant.users.viewer.headers, signal: controller.signal });
+      const res = await fetch(`${server.url}/collections/${name}`, {
+        headers: tenant.users.viewer.headers,
+        signal: controller.signal,
+      });
       const reader = res.body!.getReader();
       await readSome(reader, 10_000);
       controller.abort();
     }
-    await eventually(() => server.services.logs.filter((l) => l.msg === "request" && l.aborted === true).length >= 3);
+    await eventually(
+      () => server.services.logs.filter((l) => l.msg === "request" && l.aborted === true).length >= 3,
+    );
     if (usingPostgresServer()) await eventually(() => connectionsInUse(server) === 0);
     expect((await call(server, undefined, "GET", "/health")).status).toBe(200);
     const after = await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=2`);
@@ -89,13 +122,18 @@ describe("GET stream", () => {
     expect(server.services.logs.filter((l) => l.level === "error")).toEqual([]);
   });
 
-  it("a failure after the first byte aborts the transfer instead of ending valid JSON, and is logged", async ({ server, tenant, collection: name }) => {
+  it("a failure after the first byte aborts the transfer instead of ending valid JSON, and is logged", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     const sql = server.services.db.sql;
     const original = sql.query;
     let batches = 0;
     sql.query = function (statement) {
       // Fail the second batch of items, after the first has been sent.
-      if (statement.text.includes("ORDER BY items.seq") && ++batches === 2) return Promise.reject(new Error("injected failure"));
+      if (statement.text.includes("ORDER BY items.seq") && ++batches === 2)
+        return Promise.reject(new Error("injected failure"));
       return original.call(sql, statement);
     } as typeof original;
     try {
@@ -106,7 +144,9 @@ describe("GET stream", () => {
       sql.query = original;
     }
     expect(batches).toBe(2);
-    expect(server.services.logs.some((l) => l.level === "error" && String(l.msg).includes("aborting"))).toBe(true);
+    expect(server.services.logs.some((l) => l.level === "error" && String(l.msg).includes("aborting"))).toBe(
+      true,
+    );
     expect((await call(server, tenant.users.viewer, "GET", `/collections/${name}?limit=1`)).status).toBe(200);
   });
 });

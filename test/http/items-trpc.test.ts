@@ -24,18 +24,34 @@ const it = test.extend("client", { scope: "file" }, ({ server }) => (user: Tenan
 it.override({ serverEnv: { STREAM_BATCH_SIZE: "100" } });
 
 describe("tRPC", () => {
-  it("upserts, fetches, streams, deletes, lists and manages collections with types from the contracts", async ({ tenant, client }) => {
+  it("upserts, fetches, streams, deletes, lists and manages collections with types from the contracts", async ({
+    tenant,
+    client,
+  }) => {
     const admin = client(tenant.users.admin);
-    const created = await admin.collections.create.mutate({ project_id: tenant.project.id, name: "trpc-items" });
+    const created = await admin.collections.create.mutate({
+      project_id: tenant.project.id,
+      name: "trpc-items",
+    });
     expect(created.name).toBe("trpc-items");
 
-    const up = await admin.items.upsert.mutate({ name: "trpc-items", items: [{ key: "a", value: { n: 1 } }, { key: "b", value: [2] }, { key: "" , value: 0 }] });
+    const up = await admin.items.upsert.mutate({
+      name: "trpc-items",
+      items: [
+        { key: "a", value: { n: 1 } },
+        { key: "b", value: [2] },
+        { key: "", value: 0 },
+      ],
+    });
     expect(up.upserted).toBe(2);
     expect(up.errors).toEqual([{ index: 2, key: "", message: "key is empty" }]);
 
     const page = await admin.items.get.query({ name: "trpc-items", limit: 1, meta: true });
     expect(page.results.map((r) => r.key)).toEqual(["a"]);
-    expect(page.results[0]!.value).toEqual({ n: 1, _meta: { created: page.results[0]!.created, updated: page.results[0]!.updated } });
+    expect(page.results[0]!.value).toEqual({
+      n: 1,
+      _meta: { created: page.results[0]!.created, updated: page.results[0]!.updated },
+    });
     expect(page.end_offset).toBe(1);
     const next = await admin.items.get.query({ name: "trpc-items", cursor: page.cursor! });
     expect(next.results.map((r) => r.key)).toEqual(["b"]);
@@ -48,7 +64,9 @@ describe("tRPC", () => {
     expect(del).toEqual({ keys: ["a"], deleted: 1, keys_truncated: false });
     const all = await admin.items.delete.mutate({ name: "trpc-items" });
     expect(all).toEqual({ keys: ["b"], deleted: 1, keys_truncated: false });
-    expect(await admin.collections.delete.mutate({ project_id: tenant.project.id, name: "trpc-items" })).toEqual({ deleted: true });
+    expect(
+      await admin.collections.delete.mutate({ project_id: tenant.project.id, name: "trpc-items" }),
+    ).toEqual({ deleted: true });
   });
 
   it("errors carry the application code and status", async ({ tenant, client }) => {
@@ -59,19 +77,32 @@ describe("tRPC", () => {
       [() => viewer.items.get.query({ name: "nope-nope" }), "NOT_FOUND"],
       [() => viewer.items.get.query({ name, limit: 0 }), "BAD_REQUEST"],
       [() => viewer.items.get.query({ name, offset: 1, cursor: "x" }), "BAD_REQUEST"],
-      [() => client(tenant.users.editor).items.upsert.mutate({ name, items: [{ key: "", value: 1 }] }), "UNPROCESSABLE_CONTENT"],
+      [
+        () => client(tenant.users.editor).items.upsert.mutate({ name, items: [{ key: "", value: 1 }] }),
+        "UNPROCESSABLE_CONTENT",
+      ],
       [() => viewer.items.delete.mutate({ name }), "FORBIDDEN"],
     ];
     for (const [promise, code] of cases) {
-      const e = await promise().then(() => null, (err: unknown) => err);
+      const e = await promise().then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect(e).toBeInstanceOf(TRPCClientError);
       expect((e as TRPCClientError<AppRouter>).data?.code).toBe(code);
     }
   });
 
-  it("items.stream is consumed as an async iterable and really streams", async ({ server, tenant, client }) => {
+  it("items.stream is consumed as an async iterable and really streams", async ({
+    server,
+    tenant,
+    client,
+  }) => {
     const name = await tenant.collection();
-    const items = Array.from({ length: 2000 }, (_, i) => ({ key: `k${String(i).padStart(4, "0")}`, value: { i, pad: "y".repeat(3000) } }));
+    const items = Array.from({ length: 2000 }, (_, i) => ({
+      key: `k${String(i).padStart(4, "0")}`,
+      value: { i, pad: "y".repeat(3000) },
+    }));
     expect((await call(server, tenant.users.editor, "POST", `/collections/${name}`, items)).status).toBe(201);
     // The third database batch waits until the client holds the first one: a server that buffered the
     // whole answer before sending would never let that happen (the test would time out).

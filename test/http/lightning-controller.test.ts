@@ -7,7 +7,8 @@ import { lightningPath as lp, rawChunks } from "../support/lightning.js";
 // The behaviours of OpenFn Lightning's collections controller (SPEC §5), status by status.
 
 const keysOf = (body: { items: { key: string }[] }) => body.items.map((i) => i.key);
-const numbered = (n: number, prefix = "foo") => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i + 1}`, value: `bar${i + 1}` }));
+const numbered = (n: number, prefix = "foo") =>
+  Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i + 1}`, value: `bar${i + 1}` }));
 
 describe("authentication and visibility", () => {
   it("401 {error: Unauthorized} without a token or with a bad one", async ({ server, tenant }) => {
@@ -15,12 +16,17 @@ describe("authentication and visibility", () => {
     const none = await call(server, undefined, "GET", lp(name));
     expect(none.status).toBe(401);
     expect(none.body).toEqual({ error: "Unauthorized" });
-    const bad = await fetch(server.url + lp(name, "/k"), { headers: { authorization: "Bearer not.a.token" } });
+    const bad = await fetch(server.url + lp(name, "/k"), {
+      headers: { authorization: "Bearer not.a.token" },
+    });
     expect(bad.status).toBe(401);
     expect(await bad.json()).toEqual({ error: "Unauthorized" });
   });
 
-  it("404 {error: Not Found} for a missing collection, one the caller cannot see, or an impossible name", async ({ server, tenant }) => {
+  it("404 {error: Not Found} for a missing collection, one the caller cannot see, or an impossible name", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
     for (const [user, path] of [
       [tenant.users.editor, lp("misspelled-collection", "/foo")],
@@ -52,12 +58,17 @@ describe("authentication and visibility", () => {
     expect(all.body).toEqual({ error: "Forbidden" });
   });
 
-  it("409 telling to add project_id when the name is in several projects; project_id narrows it", async ({ server, tenant }) => {
+  it("409 telling to add project_id when the name is in several projects; project_id narrows it", async ({
+    server,
+    tenant,
+  }) => {
     const { prisma } = server.services.db;
     const name = await tenant.collection("shared-collection");
     const other = await prisma.project.create({ data: { name: `other-${tenant.project.name}` } });
     try {
-      await prisma.membership.create({ data: { userId: tenant.users.editor.id, projectId: other.id, role: "editor" } });
+      await prisma.membership.create({
+        data: { userId: tenant.users.editor.id, projectId: other.id, role: "editor" },
+      });
       await createCollection(prisma, other.id, name);
       for (const path of [lp(name), lp(name, "/some-key")]) {
         const r = await call(server, tenant.users.editor, "GET", path);
@@ -65,9 +76,16 @@ describe("authentication and visibility", () => {
         expect(Object.keys(r.body)).toEqual(["error"]);
         expect(r.body.error).toContain("?project_id=");
       }
-      const put = await call(server, tenant.users.editor, "PUT", lp(name, `/k?project_id=${other.id}`), { value: "there" });
+      const put = await call(server, tenant.users.editor, "PUT", lp(name, `/k?project_id=${other.id}`), {
+        value: "there",
+      });
       expect(put.body).toEqual({ upserted: 1, error: null });
-      const here = await call(server, tenant.users.editor, "GET", lp(name, `/k?project_id=${tenant.project.id}`));
+      const here = await call(
+        server,
+        tenant.users.editor,
+        "GET",
+        lp(name, `/k?project_id=${tenant.project.id}`),
+      );
       expect(here.status).toBe(204);
       const there = await call(server, tenant.users.editor, "GET", lp(name, `/k?project_id=${other.id}`));
       expect(there.body.value).toBe("there");
@@ -80,9 +98,16 @@ describe("authentication and visibility", () => {
     const name = await tenant.collection();
     const { token } = await server.services.auth.createRunToken({ projectId: tenant.project.id });
     const run = { id: "run", email: "", token, headers: { authorization: `Bearer ${token}` } };
-    expect((await call(server, run, "POST", lp(name), { items: numbered(3) })).body).toEqual({ upserted: 3, error: null });
+    expect((await call(server, run, "POST", lp(name), { items: numbered(3) })).body).toEqual({
+      upserted: 3,
+      error: null,
+    });
     expect((await call(server, run, "GET", lp(name, "/foo2"))).body.value).toBe("bar2");
-    expect((await call(server, run, "DELETE", lp(name))).body).toEqual({ key: null, deleted: 3, error: null });
+    expect((await call(server, run, "DELETE", lp(name))).body).toEqual({
+      key: null,
+      deleted: 3,
+      error: null,
+    });
   });
 });
 
@@ -100,18 +125,32 @@ describe("GET /{name}/{key}", () => {
     expect(missing.text).toBe("");
   });
 
-  it("percent-decodes the key, which may contain '/' and '*' (taken literally)", async ({ server, tenant }) => {
+  it("percent-decodes the key, which may contain '/' and '*' (taken literally)", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
-    expect((await call(server, tenant.users.editor, "PUT", lp(name, "/a%2Fb%20c"), { value: "1" })).status).toBe(200);
-    expect((await call(server, tenant.users.editor, "PUT", lp(name, "/x*"), { value: "star" })).status).toBe(200);
+    expect(
+      (await call(server, tenant.users.editor, "PUT", lp(name, "/a%2Fb%20c"), { value: "1" })).status,
+    ).toBe(200);
+    expect((await call(server, tenant.users.editor, "PUT", lp(name, "/x*"), { value: "star" })).status).toBe(
+      200,
+    );
     await seed(server, name, tenant.project.id, [{ key: "xy", value: "y" }]);
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/a/b%20c"))).body.key).toBe("a/b c");
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/x*"))).body.value).toBe("star");
-    expect((await call(server, tenant.users.editor, "DELETE", lp(name, "/x*"))).body).toEqual({ key: "x*", deleted: 1, error: null });
+    expect((await call(server, tenant.users.editor, "DELETE", lp(name, "/x*"))).body).toEqual({
+      key: "x*",
+      deleted: 1,
+      error: null,
+    });
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/xy"))).status).toBe(200);
   });
 
-  it("400 {error: Bad Request} for a key that cannot exist (an unused parameter is ignored, SPEC §5)", async ({ server, tenant }) => {
+  it("400 {error: Bad Request} for a key that cannot exist (an unused parameter is ignored, SPEC §5)", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/k?limit=3"))).status).toBe(204);
     for (const path of [lp(name, `/${"x".repeat(256)}`), lp(name, "/a%01b"), lp(name, "/%E0%A4%A")]) {
@@ -146,10 +185,16 @@ describe("PUT /{name}/{key}", () => {
     expect(notString.status).toBe(422);
     expect(notString.body.upserted).toBe(0);
     expect(notString.body.error).toMatch(/^Invalid field value/);
-    const tooLong = await call(server, tenant.users.editor, "PUT", lp(name, `/${"k".repeat(256)}`), { value: "v" });
+    const tooLong = await call(server, tenant.users.editor, "PUT", lp(name, `/${"k".repeat(256)}`), {
+      value: "v",
+    });
     expect(tooLong.status).toBe(422);
     expect(tooLong.body.error).toMatch(/MAX_KEY_LENGTH/);
-    const text = await fetch(server.url + lp(name, "/k"), { method: "PUT", headers: { ...tenant.users.editor.headers, "content-type": "text/plain" }, body: "v" });
+    const text = await fetch(server.url + lp(name, "/k"), {
+      method: "PUT",
+      headers: { ...tenant.users.editor.headers, "content-type": "text/plain" },
+      body: "v",
+    });
     expect(text.status).toBe(415);
     expect(Object.keys((await text.json()) as object)).toEqual(["error"]);
     const broken = await call(server, tenant.users.editor, "PUT", lp(name, "/k"), "{not json");
@@ -175,7 +220,9 @@ describe("POST /{name}", () => {
   it("upserts over existing items", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, numbered(3));
-    const r = await call(server, tenant.users.editor, "POST", lp(name), { items: numbered(10).map((i) => ({ ...i, value: i.value + "!" })) });
+    const r = await call(server, tenant.users.editor, "POST", lp(name), {
+      items: numbered(10).map((i) => ({ ...i, value: i.value + "!" })),
+    });
     expect(r.body).toEqual({ upserted: 10, error: null });
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/foo1"))).body.value).toBe("bar1!");
   });
@@ -183,21 +230,40 @@ describe("POST /{name}", () => {
   it("422 Duplicate key found when a key is given twice, writing nothing", async ({ server, tenant }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, numbered(3));
-    const r = await call(server, tenant.users.editor, "POST", lp(name), { items: [{ key: "foo9", value: "x" }, { key: "foo1", value: "bar1" }, { key: "foo1", value: "bar1" }] });
+    const r = await call(server, tenant.users.editor, "POST", lp(name), {
+      items: [
+        { key: "foo9", value: "x" },
+        { key: "foo1", value: "bar1" },
+        { key: "foo1", value: "bar1" },
+      ],
+    });
     expect(r.status).toBe(422);
     expect(r.body).toEqual({ upserted: 0, error: "Duplicate key found" });
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/foo9"))).status).toBe(204);
   });
 
-  it("422 without items, with a non-string value, or with an invalid key, writing nothing", async ({ server, tenant }) => {
+  it("422 without items, with a non-string value, or with an invalid key, writing nothing", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
     const none = await call(server, tenant.users.editor, "POST", lp(name), {});
     expect(none.status).toBe(422);
     expect(none.body).toEqual({ upserted: 0, error: "Missing required field: items" });
-    const badValue = await call(server, tenant.users.editor, "POST", lp(name), { items: [{ key: "ok", value: "v" }, { key: "n", value: 5 }] });
+    const badValue = await call(server, tenant.users.editor, "POST", lp(name), {
+      items: [
+        { key: "ok", value: "v" },
+        { key: "n", value: 5 },
+      ],
+    });
     expect(badValue.status).toBe(422);
     expect(badValue.body.error).toMatch(/^Invalid field items\[1\]\.value/);
-    const badKey = await call(server, tenant.users.editor, "POST", lp(name), { items: [{ key: "ok", value: "v" }, { key: "a\u0007", value: "v" }] });
+    const badKey = await call(server, tenant.users.editor, "POST", lp(name), {
+      items: [
+        { key: "ok", value: "v" },
+        { key: "a\u0007", value: "v" },
+      ],
+    });
     expect(badKey.status).toBe(422);
     expect(badKey.body.error).toMatch(/^item 1 .*control character/);
     expect((await call(server, tenant.users.viewer, "GET", lp(name, "/ok"))).status).toBe(204);
@@ -216,7 +282,10 @@ describe("DELETE", () => {
     expect(again.body).toEqual({ key: "foo", deleted: 0, error: "Item Not Found" });
   });
 
-  it("deletes the items matching ?key=<pattern>, and everything without key (admins)", async ({ server, tenant }) => {
+  it("deletes the items matching ?key=<pattern>, and everything without key (admins)", async ({
+    server,
+    tenant,
+  }) => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [
       { key: "foo:123:bar1", value: "value1" },
@@ -224,12 +293,20 @@ describe("DELETE", () => {
       { key: "foo:345:bar2", value: "value3" },
       { key: "other", value: "value4" },
     ]);
-    const r = await call(server, tenant.users.editor, "DELETE", lp(name, `?key=${encodeURIComponent("foo:*:bar*")}`));
+    const r = await call(
+      server,
+      tenant.users.editor,
+      "DELETE",
+      lp(name, `?key=${encodeURIComponent("foo:*:bar*")}`),
+    );
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ key: "foo:*:bar*", deleted: 2, error: null });
     const all = await call(server, tenant.users.admin, "DELETE", lp(name));
     expect(all.body).toEqual({ key: null, deleted: 2, error: null });
-    expect((await call(server, tenant.users.viewer, "GET", lp(name))).body).toEqual({ items: [], cursor: null });
+    expect((await call(server, tenant.users.viewer, "GET", lp(name))).body).toEqual({
+      items: [],
+      cursor: null,
+    });
   });
 
   it("400 for a date alone (a filter the route uses is checked)", async ({ server, tenant }) => {
@@ -252,34 +329,88 @@ describe("GET /{name}", () => {
 
   it("using a key pattern", async ({ server, tenant }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, [{ key: "foo:bar:baz", value: "1" }, { key: "foo:bar:baz:quux", value: "2" }, { key: "x:bar:baz", value: "3" }]);
-    const prefix = await call(server, tenant.users.viewer, "GET", lp(name, `?key=${encodeURIComponent("foo:bar:*")}`));
-    expect(prefix.body).toMatchObject({ items: [{ key: "foo:bar:baz", value: "1" }, { key: "foo:bar:baz:quux", value: "2" }], cursor: null });
-    const infix = await call(server, tenant.users.viewer, "GET", lp(name, `?key=${encodeURIComponent("foo:*:baz")}`));
+    await seed(server, name, tenant.project.id, [
+      { key: "foo:bar:baz", value: "1" },
+      { key: "foo:bar:baz:quux", value: "2" },
+      { key: "x:bar:baz", value: "3" },
+    ]);
+    const prefix = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      lp(name, `?key=${encodeURIComponent("foo:bar:*")}`),
+    );
+    expect(prefix.body).toMatchObject({
+      items: [
+        { key: "foo:bar:baz", value: "1" },
+        { key: "foo:bar:baz:quux", value: "2" },
+      ],
+      cursor: null,
+    });
+    const infix = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      lp(name, `?key=${encodeURIComponent("foo:*:baz")}`),
+    );
     expect(keysOf(infix.body)).toEqual(["foo:bar:baz"]);
     expect(infix.body.cursor).toBeNull();
   });
 
   it("time filters: *_after is >=, *_before is <, full date-times only", async ({ server, tenant }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, ["foo:bar:baz", "foo:moon:baz", "foo:bar:baz:out", "foo:in:baz"].map((key) => ({ key, value: key })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      ["foo:bar:baz", "foo:moon:baz", "foo:bar:baz:out", "foo:in:baz"].map((key) => ({ key, value: key })),
+    );
     const t = "2024-10-08T12:00:00.500000Z";
-    await setTimes(server, name, tenant.project.id, "foo:bar:baz", "2024-10-08T11:00:00.000000Z", "2024-10-08T11:00:00.000000Z");
+    await setTimes(
+      server,
+      name,
+      tenant.project.id,
+      "foo:bar:baz",
+      "2024-10-08T11:00:00.000000Z",
+      "2024-10-08T11:00:00.000000Z",
+    );
     await setTimes(server, name, tenant.project.id, "foo:moon:baz", t, t);
     await setTimes(server, name, tenant.project.id, "foo:bar:baz:out", t, t);
-    await setTimes(server, name, tenant.project.id, "foo:in:baz", "2024-10-08T11:30:00.000000Z", "2024-10-08T13:00:00.000000Z");
+    await setTimes(
+      server,
+      name,
+      tenant.project.id,
+      "foo:in:baz",
+      "2024-10-08T11:30:00.000000Z",
+      "2024-10-08T13:00:00.000000Z",
+    );
     const get = async (q: string) => {
-      const r = await call(server, tenant.users.viewer, "GET", lp(name, `?key=${encodeURIComponent("foo:*:baz")}&${q}`));
+      const r = await call(
+        server,
+        tenant.users.viewer,
+        "GET",
+        lp(name, `?key=${encodeURIComponent("foo:*:baz")}&${q}`),
+      );
       expect(r.status, q).toBe(200);
       return keysOf(r.body);
     };
     expect(await get(`created_after=${t}`)).toEqual(["foo:moon:baz"]);
     expect(await get(`created_before=${t}`)).toEqual(["foo:bar:baz", "foo:in:baz"]);
-    expect(await get("created_after=2024-10-08T11:00:00Z&created_before=2024-10-08T11:30:00Z")).toEqual(["foo:bar:baz"]);
-    expect(await get(`created_after=${encodeURIComponent("2024-10-08T13:30:00+02:00")}`)).toEqual(["foo:moon:baz", "foo:in:baz"]);
+    expect(await get("created_after=2024-10-08T11:00:00Z&created_before=2024-10-08T11:30:00Z")).toEqual([
+      "foo:bar:baz",
+    ]);
+    expect(await get(`created_after=${encodeURIComponent("2024-10-08T13:30:00+02:00")}`)).toEqual([
+      "foo:moon:baz",
+      "foo:in:baz",
+    ]);
     expect(await get("updated_after=2024-10-08T12:00:01Z")).toEqual(["foo:in:baz"]);
     expect(await get(`updated_before=${t}`)).toEqual(["foo:bar:baz"]);
-    for (const bad of ["updated_after=2024-10-08", "created_after=2024-10-08T12:00:00", "created_before=2024-13-01T00:00:00Z", "created_after=yesterday"]) {
+    for (const bad of [
+      "updated_after=2024-10-08",
+      "created_after=2024-10-08T12:00:00",
+      "created_before=2024-13-01T00:00:00Z",
+      "created_after=yesterday",
+    ]) {
       const r = await call(server, tenant.users.viewer, "GET", lp(name, `?${bad}`));
       expect(r.status, bad).toBe(400);
       expect(r.body).toEqual({ error: "Bad Request" });
@@ -288,7 +419,17 @@ describe("GET /{name}", () => {
 
   it("400 {error: Bad Request} for unknown or malformed parameters", async ({ server, tenant }) => {
     const name = await tenant.collection();
-    for (const q of ["?offset=3", "?limit=0", "?limit=-1", "?limit=abc", "?cursor=%22x%22", "?cursor=bm90YW51bWJlcg", "?meta=true", "?project_id=nope", "?key="]) {
+    for (const q of [
+      "?offset=3",
+      "?limit=0",
+      "?limit=-1",
+      "?limit=abc",
+      "?cursor=%22x%22",
+      "?cursor=bm90YW51bWJlcg",
+      "?meta=true",
+      "?project_id=nope",
+      "?key=",
+    ]) {
       const r = await call(server, tenant.users.viewer, "GET", lp(name, q));
       expect(r.status, q).toBe(400);
       expect(r.body).toEqual({ error: "Bad Request" });
@@ -335,7 +476,12 @@ describe("GET /{name}", () => {
     await seed(server, name, tenant.project.id, numbered(2000));
     const first = await call(server, tenant.users.viewer, "GET", lp(name, "?limit=1000"));
     expect(typeof first.body.cursor).toBe("string");
-    const second = await call(server, tenant.users.viewer, "GET", lp(name, `?limit=1000&cursor=${first.body.cursor}`));
+    const second = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      lp(name, `?limit=1000&cursor=${first.body.cursor}`),
+    );
     expect(second.body.items).toHaveLength(1000);
     expect(second.body.items[0].key).toBe("foo1001");
     expect(second.body.cursor).toBeNull();
@@ -345,15 +491,35 @@ describe("GET /{name}", () => {
     const name = await tenant.collection();
     await seed(server, name, tenant.project.id, [...numbered(150, "a"), ...numbered(50, "b")]);
     const first = await call(server, tenant.users.viewer, "GET", lp(name, "?key=a*&limit=100"));
-    await call(server, tenant.users.editor, "POST", lp(name), { items: [{ key: "a-late", value: "x" }, { key: "a1", value: "changed" }] });
-    const second = await call(server, tenant.users.viewer, "GET", lp(name, `?key=a*&limit=100&cursor=${first.body.cursor}`));
-    expect(keysOf(second.body)).toEqual([...numbered(150, "a").slice(100).map((i) => i.key), "a-late"]);
+    await call(server, tenant.users.editor, "POST", lp(name), {
+      items: [
+        { key: "a-late", value: "x" },
+        { key: "a1", value: "changed" },
+      ],
+    });
+    const second = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      lp(name, `?key=a*&limit=100&cursor=${first.body.cursor}`),
+    );
+    expect(keysOf(second.body)).toEqual([
+      ...numbered(150, "a")
+        .slice(100)
+        .map((i) => i.key),
+      "a-late",
+    ]);
     expect(second.body.cursor).toBeNull();
   });
 
   it("writes the tail with the cursor as one piece, after the items", async ({ server, tenant }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, numbered(1500).map((i) => ({ ...i, value: i.value.repeat(40) })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      numbered(1500).map((i) => ({ ...i, value: i.value.repeat(40) })),
+    );
     const r = await rawChunks(server, lp(name), tenant.users.viewer.headers.authorization!);
     expect(r.status).toBe(200);
     const withCursor = r.chunks.filter((c) => c.includes('"cursor"'));

@@ -57,7 +57,9 @@ beforeAll(async () => {
   try {
     tenant = await createMemoryTenant(dataDir, tag, server.url, [BIG, MANY]);
     const tenantMade = Date.now();
-    await insertItems(server.url, tenant.headers, BIG, BIG_ITEMS, 20, (_, key) => bigStringValue(key, VALUE_CHARS));
+    await insertItems(server.url, tenant.headers, BIG, BIG_ITEMS, 20, (_, key) =>
+      bigStringValue(key, VALUE_CHARS),
+    );
     const bigWritten = Date.now();
     await insertItems(server.url, tenant.headers, MANY, MANY_ITEMS, 10_000, (i) => ({ n: i }), "m");
     console.log(
@@ -104,7 +106,9 @@ async function freshServer(): Promise<Server> {
 }
 
 /** The end of a REST answer for the whole collection: `"end_offset": 200` and `"cursor": null`, in either order. */
-const restEnding = new RegExp(`"end_offset":\\s*${BIG_ITEMS}\\s*,\\s*"cursor":\\s*null\\s*}\\s*$|"cursor":\\s*null\\s*,\\s*"end_offset":\\s*${BIG_ITEMS}\\s*}\\s*$`);
+const restEnding = new RegExp(
+  `"end_offset":\\s*${BIG_ITEMS}\\s*,\\s*"cursor":\\s*null\\s*}\\s*$|"cursor":\\s*null\\s*,\\s*"end_offset":\\s*${BIG_ITEMS}\\s*}\\s*$`,
+);
 
 /** The whole collection came through, and the answer ended as the format says. */
 function expectAllItems(r: CountedResponse, i: number, ending: RegExp): void {
@@ -117,44 +121,74 @@ function expectAllItems(r: CountedResponse, i: number, ending: RegExp): void {
 describe("streams hold a batch of bytes, not of rows (issue 11 #7)", { timeout: 180_000 }, () => {
   it(`3 concurrent GET /collections/${BIG} (${BIG_ITEMS} × ~1 MB), read fully: RSS grows < ${MAX_STREAM_GROWTH_MIB} MiB`, async () => {
     const s = await freshServer();
-    const { report, result } = await measureRss(`#7 3 × GET /collections/${BIG} (${BIG_ITEMS} × 1 MB)`, s.pid, () =>
-      Promise.all([0, 1, 2].map(() => getCounted(s.url, `/collections/${BIG}`, { headers: tenant.headers }))),
+    const { report, result } = await measureRss(
+      `#7 3 × GET /collections/${BIG} (${BIG_ITEMS} × 1 MB)`,
+      s.pid,
+      () =>
+        Promise.all(
+          [0, 1, 2].map(() => getCounted(s.url, `/collections/${BIG}`, { headers: tenant.headers })),
+        ),
     );
     result.forEach((r, i) => expectAllItems(r, i, restEnding));
-    expect.soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`).toBeLessThan(MAX_STREAM_GROWTH_MIB);
+    expect
+      .soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`)
+      .toBeLessThan(MAX_STREAM_GROWTH_MIB);
   });
 
   it(`3 concurrent slow readers of GET /collections/${BIG} (~20 MiB/s each): RSS grows < ${MAX_STREAM_GROWTH_MIB} MiB`, async () => {
     // Backpressure: the server must not read ahead of what the socket takes.
     const s = await freshServer();
     const { report, result } = await measureRss(`#7 3 slow readers GET /collections/${BIG}`, s.pid, () =>
-      Promise.all([0, 1, 2].map(() => getCounted(s.url, `/collections/${BIG}`, { headers: tenant.headers, bytesPerSecond: 20 * MiB }))),
+      Promise.all(
+        [0, 1, 2].map(() =>
+          getCounted(s.url, `/collections/${BIG}`, { headers: tenant.headers, bytesPerSecond: 20 * MiB }),
+        ),
+      ),
     );
     result.forEach((r, i) => expectAllItems(r, i, restEnding));
-    expect.soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`).toBeLessThan(MAX_STREAM_GROWTH_MIB);
+    expect
+      .soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`)
+      .toBeLessThan(MAX_STREAM_GROWTH_MIB);
   });
 
   it(`3 concurrent Lightning GET /lightning/collections/${BIG}?limit=300, read fully: RSS grows < ${MAX_STREAM_GROWTH_MIB} MiB`, async () => {
     const s = await freshServer();
-    const { report, result } = await measureRss(`#7 3 × GET /lightning/collections/${BIG}?limit=300`, s.pid, () =>
-      Promise.all([0, 1, 2].map(() => getCounted(s.url, `/lightning/collections/${BIG}?limit=300`, { headers: tenant.headers }))),
+    const { report, result } = await measureRss(
+      `#7 3 × GET /lightning/collections/${BIG}?limit=300`,
+      s.pid,
+      () =>
+        Promise.all(
+          [0, 1, 2].map(() =>
+            getCounted(s.url, `/lightning/collections/${BIG}?limit=300`, { headers: tenant.headers }),
+          ),
+        ),
     );
     result.forEach((r, i) => expectAllItems(r, i, /"cursor":\s*null\s*}\s*$/));
-    expect.soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`).toBeLessThan(MAX_STREAM_GROWTH_MIB);
+    expect
+      .soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`)
+      .toBeLessThan(MAX_STREAM_GROWTH_MIB);
   });
 });
 
 describe("tRPC procedures do not buffer (issue 11 #8)", { timeout: 180_000 }, () => {
   it(`items.get without a limit answers a bounded page with a cursor: RSS grows < ${MAX_PAGE_GROWTH_MIB} MiB`, async () => {
     const s = await freshServer();
-    const { report, result } = await measureRss(`#8 items.get {name:"${BIG}"} (${BIG_ITEMS} × 1 MB)`, s.pid, () =>
-      getCounted(s.url, trpcGetPath({ name: BIG }), { headers: tenant.headers, keepWhole: 64 * MiB }),
+    const { report, result } = await measureRss(
+      `#8 items.get {name:"${BIG}"} (${BIG_ITEMS} × 1 MB)`,
+      s.pid,
+      () => getCounted(s.url, trpcGetPath({ name: BIG }), { headers: tenant.headers, keepWhole: 64 * MiB }),
     );
-    expect.soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`).toBeLessThan(MAX_PAGE_GROWTH_MIB);
+    expect
+      .soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`)
+      .toBeLessThan(MAX_PAGE_GROWTH_MIB);
     expect(result.status, result.head.slice(0, 300)).toBe(200);
     // PAGE_MAX_BYTES (16 MiB by default) of values, plus the JSON around them.
     expect(result.whole, `the page is ${(result.bytes / MiB).toFixed(1)} MiB`).toBeDefined();
-    const page = (JSON.parse(result.whole!) as { result: { data: { results: unknown[]; end_offset: number; cursor: string | null } } }).result.data;
+    const page = (
+      JSON.parse(result.whole!) as {
+        result: { data: { results: unknown[]; end_offset: number; cursor: string | null } };
+      }
+    ).result.data;
     expect(page.results.length).toBeGreaterThan(0);
     expect(page.results.length).toBeLessThan(BIG_ITEMS);
     expect(page.end_offset).toBe(page.results.length);
@@ -163,23 +197,39 @@ describe("tRPC procedures do not buffer (issue 11 #8)", { timeout: 180_000 }, ()
 
   it(`items.delete of ${MANY_ITEMS} items deletes them all and lists at most MAX_LISTED_DELETED_KEYS (10,000) keys`, async () => {
     const s = await freshServer();
-    const { report, result } = await measureRss(`#8 items.delete {name:"${MANY}",key:"*"} (${MANY_ITEMS} small items)`, s.pid, async () => {
-      const res = await fetch(`${s.url}/trpc/items.delete`, {
-        method: "POST",
-        headers: { ...tenant.headers, "content-type": "application/json" },
-        body: JSON.stringify({ name: MANY, key: "*" }),
-      });
-      return { status: res.status, text: await res.text() };
-    });
+    const { report, result } = await measureRss(
+      `#8 items.delete {name:"${MANY}",key:"*"} (${MANY_ITEMS} small items)`,
+      s.pid,
+      async () => {
+        const res = await fetch(`${s.url}/trpc/items.delete`, {
+          method: "POST",
+          headers: { ...tenant.headers, "content-type": "application/json" },
+          body: JSON.stringify({ name: MANY, key: "*" }),
+        });
+        return { status: res.status, text: await res.text() };
+      },
+    );
     expect(result.status, result.text.slice(0, 300)).toBe(200);
-    const data = (JSON.parse(result.text) as { result: { data: { deleted: number; keys: string[]; keys_truncated?: boolean } } }).result.data;
+    const data = (
+      JSON.parse(result.text) as {
+        result: { data: { deleted: number; keys: string[]; keys_truncated?: boolean } };
+      }
+    ).result.data;
     expect.soft(data.deleted).toBe(MANY_ITEMS);
     expect.soft(data.keys.length, "listed keys").toBeLessThanOrEqual(10_000);
     expect.soft(data.keys_truncated).toBe(true);
     expect.soft(new Set(data.keys).size, "listed keys are distinct").toBe(data.keys.length);
-    expect.soft(data.keys.every((k) => /^m\d{5}$/.test(k)), "listed keys are keys of the collection").toBe(true);
+    expect
+      .soft(
+        data.keys.every((k) => /^m\d{5}$/.test(k)),
+        "listed keys are keys of the collection",
+      )
+      .toBe(true);
     // Everything is gone, not only the listed keys.
-    const left = await getCounted(s.url, `/collections/${MANY}?limit=1`, { headers: tenant.headers, keepWhole: 1024 * 1024 });
+    const left = await getCounted(s.url, `/collections/${MANY}?limit=1`, {
+      headers: tenant.headers,
+      keepWhole: 1024 * 1024,
+    });
     expect(JSON.parse(left.whole!)).toMatchObject({ results: [] });
     expect(report.growthMiB).toBeLessThan(MAX_PAGE_GROWTH_MIB);
   });

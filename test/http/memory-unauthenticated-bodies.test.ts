@@ -46,14 +46,31 @@ afterAll(async () => {
 
 const routes = [
   { route: "POST /tokens (trpc-to-openapi)", path: "/tokens", prefix: '{"label":"', suffix: '"}' },
-  { route: "POST /collections/c (raw upsert)", path: "/collections/c", prefix: '{"items":[{"key":"k","value":"', suffix: '"}]}' },
-  { route: "POST /trpc/items.upsert", path: "/trpc/items.upsert", prefix: '{"name":"c","items":[{"key":"k","value":"', suffix: '"}]}' },
-  { route: "POST /lightning/collections/c", path: "/lightning/collections/c", prefix: '{"items":[{"key":"k","value":"', suffix: '"}]}' },
+  {
+    route: "POST /collections/c (raw upsert)",
+    path: "/collections/c",
+    prefix: '{"items":[{"key":"k","value":"',
+    suffix: '"}]}',
+  },
+  {
+    route: "POST /trpc/items.upsert",
+    path: "/trpc/items.upsert",
+    prefix: '{"name":"c","items":[{"key":"k","value":"',
+    suffix: '"}]}',
+  },
+  {
+    route: "POST /lightning/collections/c",
+    path: "/lightning/collections/c",
+    prefix: '{"items":[{"key":"k","value":"',
+    suffix: '"}]}',
+  },
 ];
 
 /** Half the clients send no Authorization header, the other half a token that does not verify. */
 const unauthenticatedHeaders = (i: number): Record<string, string> =>
-  i % 2 === 0 ? {} : { authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.bm90LWEtc2lnbmF0dXJl" };
+  i % 2 === 0
+    ? {}
+    : { authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.bm90LWEtc2lnbmF0dXJl" };
 
 /** Small requests to every route, so that lazily loaded code is loaded before the baseline. */
 async function warmUp(url: string): Promise<void> {
@@ -61,7 +78,12 @@ async function warmUp(url: string): Promise<void> {
     await fetch(`${url}/health`).then((r) => r.text());
     for (const { path, prefix, suffix } of routes) {
       for (let i = 0; i < 2; i++) {
-        const r = await postLargeBody(url, path, { totalBytes: 4096, prefix, suffix, headers: unauthenticatedHeaders(i) });
+        const r = await postLargeBody(url, path, {
+          totalBytes: 4096,
+          prefix,
+          suffix,
+          headers: unauthenticatedHeaders(i),
+        });
         expect(r.closed || r.status === 401, `warm-up ${path}: ${JSON.stringify(r)}`).toBe(true);
       }
     }
@@ -74,22 +96,44 @@ describe("unauthenticated bodies are not read (issue 11 #6)", { timeout: 180_000
       server = await startMeasuredServer({ DATA_DIR: dataDir });
       await warmUp(server.url);
       const url = server.url;
-      const { report, result } = await measureRss(`#6 ${CONCURRENT} × 60 MB unauthenticated ${route}`, server.pid, () =>
-        Promise.all(
-          Array.from({ length: CONCURRENT }, (_, i): Promise<LargeBodyOutcome> =>
-            postLargeBody(url, path, { totalBytes: BODY_BYTES, prefix, suffix, headers: unauthenticatedHeaders(i) }),
+      const { report, result } = await measureRss(
+        `#6 ${CONCURRENT} × 60 MB unauthenticated ${route}`,
+        server.pid,
+        () =>
+          Promise.all(
+            Array.from({ length: CONCURRENT }, (_, i): Promise<LargeBodyOutcome> =>
+              postLargeBody(url, path, {
+                totalBytes: BODY_BYTES,
+                prefix,
+                suffix,
+                headers: unauthenticatedHeaders(i),
+              }),
+            ),
           ),
-        ),
       );
       for (const [i, outcome] of result.entries()) {
         expect.soft(outcome.error === "timed out", `request ${i} timed out`).toBe(false);
-        expect.soft(outcome.closed || outcome.status === 401, `request ${i}: ${JSON.stringify({ ...outcome, body: outcome.body.slice(0, 300) })}`).toBe(true);
+        expect
+          .soft(
+            outcome.closed || outcome.status === 401,
+            `request ${i}: ${JSON.stringify({ ...outcome, body: outcome.body.slice(0, 300) })}`,
+          )
+          .toBe(true);
       }
-      expect.soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`).toBeLessThan(MAX_GROWTH_MIB);
+      expect
+        .soft(report.growthMiB, `RSS ${report.baselineMiB} → ${report.peakMiB} MiB`)
+        .toBeLessThan(MAX_GROWTH_MIB);
       // The answer came before the bodies were through: they were not read first.
       const sentBeforeAnswer = Math.max(...result.map((o) => o.sentBeforeAnswer));
-      console.log(`[memory]   answers ${result.map((o) => (o.closed ? "closed" : o.status)).join(", ")}; at most ${(sentBeforeAnswer / MiB).toFixed(1)} MiB sent before the answer`);
-      expect.soft(sentBeforeAnswer, `a client had sent ${(sentBeforeAnswer / MiB).toFixed(1)} MiB of its body before the answer`).toBeLessThan(BODY_BYTES);
+      console.log(
+        `[memory]   answers ${result.map((o) => (o.closed ? "closed" : o.status)).join(", ")}; at most ${(sentBeforeAnswer / MiB).toFixed(1)} MiB sent before the answer`,
+      );
+      expect
+        .soft(
+          sentBeforeAnswer,
+          `a client had sent ${(sentBeforeAnswer / MiB).toFixed(1)} MiB of its body before the answer`,
+        )
+        .toBeLessThan(BODY_BYTES);
       // The server still serves.
       expect((await fetch(`${url}/health`)).status).toBe(200);
     });
@@ -99,7 +143,12 @@ describe("unauthenticated bodies are not read (issue 11 #6)", { timeout: 180_000
     server = await startMeasuredServer({ DATA_DIR: dataDir });
     const tenant = await createMemoryTenant(dataDir, tag, server.url);
     const { report, result } = await measureRss("#6 authenticated 1 MB POST /tokens", server.pid, () =>
-      postLargeBody(server!.url, "/tokens", { totalBytes: 1000 * 1000, prefix: '{"label":"', suffix: '"}', headers: tenant.headers }),
+      postLargeBody(server!.url, "/tokens", {
+        totalBytes: 1000 * 1000,
+        prefix: '{"label":"',
+        suffix: '"}',
+        headers: tenant.headers,
+      }),
     );
     expect(result.closed ? "closed" : result.status, result.body.slice(0, 300)).toBe(413);
     expect(JSON.parse(result.body)).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });

@@ -8,7 +8,12 @@ import { call } from "../support/items.js";
 describe("a POST with no body", () => {
   it("creates a token with the defaults, with or without a JSON content type", async ({ server, tenant }) => {
     for (const headers of [{}, { "content-type": "application/json" }] as Record<string, string>[]) {
-      const r = await call(server, { ...tenant.users.editor, headers: { ...tenant.users.editor.headers, ...headers } }, "POST", "/tokens");
+      const r = await call(
+        server,
+        { ...tenant.users.editor, headers: { ...tenant.users.editor.headers, ...headers } },
+        "POST",
+        "/tokens",
+      );
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ scope: "write", token: expect.any(String) });
     }

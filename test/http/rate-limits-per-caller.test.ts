@@ -21,13 +21,17 @@ function respelled(token: string): string {
 }
 
 describe("rate limits per caller", () => {
-  it("another spelling of one token's signature is the same token and shares its bucket", async ({ server, tenant }) => {
+  it("another spelling of one token's signature is the same token and shares its bucket", async ({
+    server,
+    tenant,
+  }) => {
     const { token } = tenant.users.viewer;
     const other = respelled(token);
     expect(other).not.toBe(token);
     const first = await rawRequest(server, "GET", "/collections", bearer(other));
     expect(first.status, first.text).toBe(200); // it verifies: the same signature bytes
-    for (let i = 0; i < 2; i++) expect((await rawRequest(server, "GET", "/collections", bearer(token))).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await rawRequest(server, "GET", "/collections", bearer(token))).status).toBe(200);
     const over = await rawRequest(server, "GET", "/collections", bearer(respelled(other)));
     expect(over.status).toBe(429);
     expect(over.body.code).toBe("TOO_MANY_REQUESTS");
@@ -35,16 +39,26 @@ describe("rate limits per caller", () => {
 
   it("a tRPC batch costs one per call", async ({ server, tenant }) => {
     const headers = tenant.users.editor.headers;
-    const four = await fetch(`${server.url}/trpc/collections.list,collections.list,collections.list,collections.list?batch=1&input=%7B%7D`, { headers });
+    const four = await fetch(
+      `${server.url}/trpc/collections.list,collections.list,collections.list,collections.list?batch=1&input=%7B%7D`,
+      { headers },
+    );
     expect(four.status).toBe(429);
-    const three = await fetch(`${server.url}/trpc/collections.list,collections.list,collections.list?batch=1&input=%7B%7D`, { headers });
+    const three = await fetch(
+      `${server.url}/trpc/collections.list,collections.list,collections.list?batch=1&input=%7B%7D`,
+      { headers },
+    );
     expect(three.status).toBe(200);
     expect(three.headers.get("ratelimit-remaining")).toBe("0");
   });
 
-  it("failed authentications are limited per client address, without a bucket per bad token", async ({ server, tenant }) => {
+  it("failed authentications are limited per client address, without a bucket per bad token", async ({
+    server,
+    tenant,
+  }) => {
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await rawRequest(server, "GET", "/collections", bearer(`garbage.${i}.x`))).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await rawRequest(server, "GET", "/collections", bearer(`garbage.${i}.x`))).status);
     expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
     const limited = await rawRequest(server, "GET", "/lightning/collections/x", bearer("garbage.7.x"));
     expect(limited.status).toBe(429);

@@ -21,7 +21,11 @@ function random(seed: number) {
 }
 
 describe("16 concurrent clients", () => {
-  it("writers and deleters on overlapping keys, readers streaming", async ({ server, tenant, collection: name }) => {
+  it("writers and deleters on overlapping keys, readers streaming", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     const written = new Map<string, Set<string>>(); // key → every value text some client sent
     const statuses: number[] = [];
     const owner = { ...tenant.users.owner.headers, "content-type": "application/json" };
@@ -42,7 +46,12 @@ describe("16 concurrent clients", () => {
           statuses.push(r.status);
           expect(r.body?.upserted, r.text).toBe(items.length);
         } else if (op < 8) {
-          const r = await rawRequest(server, "DELETE", `/collections/${name}/${KEYS[next(KEYS.length)]}`, owner);
+          const r = await rawRequest(
+            server,
+            "DELETE",
+            `/collections/${name}/${KEYS[next(KEYS.length)]}`,
+            owner,
+          );
           statuses.push(r.status);
           expect(r.body.deleted).toBe(r.body.keys.length);
         } else if (op < 9) {
@@ -55,7 +64,13 @@ describe("16 concurrent clients", () => {
           const value = `lightning-${client}-${round}`;
           if (!written.has(key)) written.set(key, new Set());
           written.get(key)!.add(JSON.stringify(value)); // stored as a JSON string (README, Interop)
-          const r = await rawRequest(server, "PUT", `/lightning/collections/${name}/${key}`, owner, JSON.stringify({ value }));
+          const r = await rawRequest(
+            server,
+            "PUT",
+            `/lightning/collections/${name}/${key}`,
+            owner,
+            JSON.stringify({ value }),
+          );
           statuses.push(r.status);
           expect(r.body).toEqual({ upserted: 1, error: null });
         }
@@ -86,11 +101,19 @@ describe("16 concurrent clients", () => {
     expect(new Set(results.map((i) => i.key)).size).toBe(results.length);
     for (const item of results) {
       expect(written.get(item.key), item.key).toBeDefined();
-      expect(written.get(item.key)!.has(JSON.stringify(item.value)), `${item.key} = ${JSON.stringify(item.value)}`).toBe(true);
+      expect(
+        written.get(item.key)!.has(JSON.stringify(item.value)),
+        `${item.key} = ${JSON.stringify(item.value)}`,
+      ).toBe(true);
     }
     const listed = await rawRequest(server, "GET", "/collections", tenant.users.viewer.headers);
     expect(listed.body.results.find((c: { name: string }) => c.name === name).items).toBe(results.length);
-    const lightning = await rawRequest(server, "GET", `/lightning/collections/${name}?limit=1000`, tenant.users.viewer.headers);
+    const lightning = await rawRequest(
+      server,
+      "GET",
+      `/lightning/collections/${name}?limit=1000`,
+      tenant.users.viewer.headers,
+    );
     expect(lightning.body.items.map((i: { key: string }) => i.key)).toEqual(results.map((i) => i.key));
   });
 });

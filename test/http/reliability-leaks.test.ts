@@ -17,7 +17,9 @@ const it = test
       if (poolIdle && openStreamCount(server.services) === 0) return;
       await sleep(50);
     }
-    throw new Error(`not idle: pool ${JSON.stringify(server.services.db.poolStats())}, streams ${openStreamCount(server.services)}`);
+    throw new Error(
+      `not idle: pool ${JSON.stringify(server.services.db.poolStats())}, streams ${openStreamCount(server.services)}`,
+    );
   })
   /** `abortedRequests(path)`: the log lines of the requests to `path` that their client aborted. */
   .extend(
@@ -30,9 +32,19 @@ const it = test
 it.override({ serverEnv: { STREAM_BATCH_SIZE: "20", DELETE_BATCH_SIZE: "10" } });
 
 describe("clients that disconnect", () => {
-  it("mid-stream: the request is logged as aborted, the pool returns to idle", async ({ server, tenant, settled, abortedRequests }) => {
+  it("mid-stream: the request is logged as aborted, the pool returns to idle", async ({
+    server,
+    tenant,
+    settled,
+    abortedRequests,
+  }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, Array.from({ length: 1500 }, (_, i) => ({ key: `k${i}`, value: "v".repeat(5000) })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      Array.from({ length: 1500 }, (_, i) => ({ key: `k${i}`, value: "v".repeat(5000) })),
+    );
     const stream = await pausedGet(`${server.url}/collections/${name}`, tenant.users.viewer.headers);
     expect(stream.res.statusCode).toBe(200);
     await sleep(200);
@@ -40,15 +52,26 @@ describe("clients that disconnect", () => {
     await settled();
     await sleep(100);
     expect(abortedRequests(`/collections/${name}`)).toHaveLength(1);
-    expect((await rawRequest(server, "GET", `/collections/${name}?limit=1`, tenant.users.viewer.headers)).status).toBe(200);
+    expect(
+      (await rawRequest(server, "GET", `/collections/${name}?limit=1`, tenant.users.viewer.headers)).status,
+    ).toBe(200);
   });
 
   it("mid-delete: no further batch is deleted", async ({ server, tenant, settled }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, Array.from({ length: 3000 }, (_, i) => ({ key: `d${i}`, value: i })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      Array.from({ length: 3000 }, (_, i) => ({ key: `d${i}`, value: i })),
+    );
     const del = await new Promise<{ close(): void }>((resolve, reject) => {
       import("node:http").then(({ request }) => {
-        const req = request(`${server.url}/collections/${name}/d*`, { method: "DELETE", headers: tenant.users.owner.headers, agent: false }, () => resolve({ close: () => req.destroy() }));
+        const req = request(
+          `${server.url}/collections/${name}/d*`,
+          { method: "DELETE", headers: tenant.users.owner.headers, agent: false },
+          () => resolve({ close: () => req.destroy() }),
+        );
         req.on("error", (e) => (req.destroyed ? undefined : reject(e)));
         req.end();
       }, reject);
@@ -72,7 +95,13 @@ describe("clients that disconnect", () => {
     socket.destroy();
     await settled();
     expect(await storedItems(server, tenant.project.id, name)).toEqual([]);
-    const r = await rawRequest(server, "POST", `/collections/${name}`, { ...tenant.users.editor.headers, "content-type": "application/json" }, '[{"key":"after","value":1}]');
+    const r = await rawRequest(
+      server,
+      "POST",
+      `/collections/${name}`,
+      { ...tenant.users.editor.headers, "content-type": "application/json" },
+      '[{"key":"after","value":1}]',
+    );
     expect(r.status).toBe(201);
   });
 });

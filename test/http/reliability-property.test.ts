@@ -23,14 +23,15 @@ const doc = JSON.parse(readFileSync(new URL("../../openapi.json", import.meta.ur
 const components: Record<string, Schema> = doc.components.schemas;
 const resolve = (s: Schema): Schema => (s.$ref ? resolve(components[s.$ref.split("/").pop()!]!) : s);
 
-const operations: Operation[] = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
-  Object.entries(item).map(([method, op]) => ({
-    method: method.toUpperCase(),
-    path,
-    parameters: op.parameters ?? [],
-    body: op.requestBody?.content?.["application/json"]?.schema,
-    responses: op.responses,
-  })),
+const operations: Operation[] = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(
+  ([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      parameters: op.parameters ?? [],
+      body: op.requestBody?.content?.["application/json"]?.schema,
+      responses: op.responses,
+    })),
 );
 
 const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: false });
@@ -48,7 +49,10 @@ function valid(schema: Schema): fc.Arbitrary<unknown> {
   if (s.anyOf) return fc.oneof(...s.anyOf.map(valid));
   switch (s.type) {
     case "integer":
-      return fc.integer({ min: s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : -5), max: Math.min(s.maximum ?? 1000, 1000) });
+      return fc.integer({
+        min: s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : -5),
+        max: Math.min(s.maximum ?? 1000, 1000),
+      });
     case "number":
       return fc.double({ min: s.minimum ?? -1000, max: s.maximum ?? 1000, noNaN: true });
     case "boolean":
@@ -56,12 +60,17 @@ function valid(schema: Schema): fc.Arbitrary<unknown> {
     case "array":
       return fc.array(valid(s.items ?? {}), { maxLength: 3 });
     case "object": {
-      const props = Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, p]) => [k, valid(p as Schema)]));
+      const props = Object.fromEntries(
+        Object.entries(s.properties ?? {}).map(([k, p]) => [k, valid(p as Schema)]),
+      );
       return fc.record(props, { requiredKeys: s.required ?? [] });
     }
     case "string":
       if (s.format === "uuid") return fc.uuid();
-      if (s.pattern) return fc.stringMatching(new RegExp(s.pattern)).filter((v) => v.length >= (s.minLength ?? 0) && v.length <= (s.maxLength ?? 64));
+      if (s.pattern)
+        return fc
+          .stringMatching(new RegExp(s.pattern))
+          .filter((v) => v.length >= (s.minLength ?? 0) && v.length <= (s.maxLength ?? 64));
       return fc.string({ minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 20, 20) });
     default:
       return fc.jsonValue({ maxDepth: 2 });
@@ -69,30 +78,68 @@ function valid(schema: Schema): fc.Arbitrary<unknown> {
 }
 
 /** Anything at all, as a parameter value or as a body. */
-const hostileText = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("", "-1", "0", "1.5", "NaN", "%", "_", "\\", "'", '"', "*", "true", "x".repeat(2000)));
-const mutated = (schema: Schema) => fc.oneof({ weight: 3, arbitrary: valid(schema) }, { weight: 1, arbitrary: hostileText }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) });
+const hostileText = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.constantFrom("", "-1", "0", "1.5", "NaN", "%", "_", "\\", "'", '"', "*", "true", "x".repeat(2000)),
+);
+const mutated = (schema: Schema) =>
+  fc.oneof(
+    { weight: 3, arbitrary: valid(schema) },
+    { weight: 1, arbitrary: hostileText },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+  );
 
 const it = test
   .extend("collection", { scope: "file" }, async ({ server, tenant }) => {
     const name = await tenant.collection();
-    await seed(server, name, tenant.project.id, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: { i } })));
+    await seed(
+      server,
+      name,
+      tenant.project.id,
+      Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: { i } })),
+    );
     return name;
   })
   /** `request(op)`: requests for an operation, valid and mutated, as one of the tenant's users. */
   .extend("request", { scope: "file" }, ({ tenant, collection: name }) => {
     /** Path values: the tenant's real collection and project often, so that requests get past the lookup. */
     function pathValue(op: Operation, param: Operation["parameters"][number]): fc.Arbitrary<string> {
-      const destructive = op.method === "DELETE" && (op.path.startsWith("/projects/") || op.path.startsWith("/tokens/"));
-      if (param.name === "name") return destructive ? valid(param.schema).map(String) : fc.oneof(fc.constant(name), valid(param.schema).map(String), hostileText);
-      if (param.name === "project_id") return fc.oneof(fc.constant(tenant.project.id), fc.constant(randomUUID()), hostileText);
-      if (param.name === "key") return fc.oneof(fc.constantFrom("k1", "k*", "*"), valid(param.schema).map(String), hostileText.filter((s) => s !== ""));
+      const destructive =
+        op.method === "DELETE" && (op.path.startsWith("/projects/") || op.path.startsWith("/tokens/"));
+      if (param.name === "name")
+        return destructive
+          ? valid(param.schema).map(String)
+          : fc.oneof(fc.constant(name), valid(param.schema).map(String), hostileText);
+      if (param.name === "project_id")
+        return fc.oneof(fc.constant(tenant.project.id), fc.constant(randomUUID()), hostileText);
+      if (param.name === "key")
+        return fc.oneof(
+          fc.constantFrom("k1", "k*", "*"),
+          valid(param.schema).map(String),
+          hostileText.filter((s) => s !== ""),
+        );
       return fc.oneof(valid(param.schema).map(String), hostileText);
     }
 
     return (op: Operation) =>
       fc.record({
-        path: fc.tuple(...op.parameters.filter((p) => p.in === "path").map((p) => pathValue(op, p).map((v) => [p.name, v] as const))),
-        query: fc.tuple(...op.parameters.filter((p) => p.in === "query").map((p) => fc.option(mutated(p.schema).map((v) => [p.name, typeof v === "string" ? v : JSON.stringify(v)] as const), { nil: undefined }))),
+        path: fc.tuple(
+          ...op.parameters
+            .filter((p) => p.in === "path")
+            .map((p) => pathValue(op, p).map((v) => [p.name, v] as const)),
+        ),
+        query: fc.tuple(
+          ...op.parameters
+            .filter((p) => p.in === "query")
+            .map((p) =>
+              fc.option(
+                mutated(p.schema).map(
+                  (v) => [p.name, typeof v === "string" ? v : JSON.stringify(v)] as const,
+                ),
+                { nil: undefined },
+              ),
+            ),
+        ),
         unknown: fc.option(fc.constantFrom("foo", "limit2", "__proto__"), { nil: undefined, freq: 8 }),
         body: op.body ? fc.option(mutated(op.body), { nil: undefined, freq: 10 }) : fc.constant(undefined),
         user: fc.constantFrom("owner", "editor", "viewer"),
@@ -115,7 +162,13 @@ describe("requests generated from openapi.json", () => {
           const user = tenant.users[r.user as "owner" | "editor" | "viewer"];
           const headers: Record<string, string> = { ...user.headers };
           if (op.body) headers["content-type"] = "application/json";
-          const answer = await rawRequest(server, op.method, path + (qs ? `?${qs}` : ""), headers, op.body ? JSON.stringify(r.body ?? null) : undefined);
+          const answer = await rawRequest(
+            server,
+            op.method,
+            path + (qs ? `?${qs}` : ""),
+            headers,
+            op.body ? JSON.stringify(r.body ?? null) : undefined,
+          );
           const where = `${op.method} ${path}?${qs} → ${answer.status} ${answer.text.slice(0, 300)}`;
           expect(answer.status, where).toBeLessThan(500);
           const documented = op.responses[String(answer.status)];

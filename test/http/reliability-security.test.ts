@@ -8,12 +8,22 @@ const it = test.extend("collection", { scope: "file" }, ({ tenant }) => tenant.c
 it.override({ serverEnv: { LOG_LEVEL: "debug" } });
 
 describe("security hygiene", () => {
-  it("never logs a token, whether it is accepted, refused or malformed", async ({ server, tenant, collection: name }) => {
+  it("never logs a token, whether it is accepted, refused or malformed", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     const token = tenant.users.editor.token;
     const forged = token.slice(0, -4) + "AAAA";
     const json = { "content-type": "application/json" };
     await rawRequest(server, "GET", `/collections/${name}`, { authorization: `Bearer ${token}` });
-    await rawRequest(server, "POST", `/collections/${name}`, { authorization: `Bearer ${token}`, ...json }, "[{bad json");
+    await rawRequest(
+      server,
+      "POST",
+      `/collections/${name}`,
+      { authorization: `Bearer ${token}`, ...json },
+      "[{bad json",
+    );
     await rawRequest(server, "GET", `/collections/${name}`, { authorization: `Bearer ${forged}` });
     await rawRequest(server, "GET", `/lightning/collections/${name}`, { authorization: `Bearer ${forged}` });
     await rawRequest(server, "GET", `/trpc/collections.list`, { authorization: `Bearer ${forged}` });
@@ -21,11 +31,16 @@ describe("security hygiene", () => {
     await new Promise((r) => setTimeout(r, 50));
     const logged = JSON.stringify(server.services.logs);
     expect(server.services.logs.length).toBeGreaterThan(5);
-    for (const secret of [token, forged, token.split(".")[2]!, token.split(".")[1]!]) expect(logged).not.toContain(secret);
+    for (const secret of [token, forged, token.split(".")[2]!, token.split(".")[1]!])
+      expect(logged).not.toContain(secret);
     expect(logged).not.toMatch(/Bearer/i);
   });
 
-  it("answers show no stack, SQL or file path, even for input that reaches the database", async ({ server, tenant, collection: name }) => {
+  it("answers show no stack, SQL or file path, even for input that reaches the database", async ({
+    server,
+    tenant,
+    collection: name,
+  }) => {
     const auth = tenant.users.owner.headers;
     for (const path of [
       `/collections/${name}/${encodeURIComponent("'; SELECT pg_sleep(1); --")}`,

@@ -31,15 +31,24 @@ describe("the server process", () => {
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: "ok", database: embedded ? "embedded" : "postgres" });
 
-      const created = await runCli(["user:create", "--email", `persist-${tag}@test.local`], { DATA_DIR: dataDir });
+      const created = await runCli(["user:create", "--email", `persist-${tag}@test.local`], {
+        DATA_DIR: dataDir,
+      });
       expect(created.code).toBe(0);
       // stderr: the storage it opened (embedded: through this server's socket), then only the audit line
       const [note, ...rest] = created.stderr.trim().split("\n");
-      expect(note).toMatch(embedded ? /^collections-admin: storage embedded .* \(through the socket of the server holding it, process \d+\)$/ : /^collections-admin: storage postgresql /);
+      expect(note).toMatch(
+        embedded
+          ? /^collections-admin: storage embedded .* \(through the socket of the server holding it, process \d+\)$/
+          : /^collections-admin: storage postgresql /,
+      );
       expect(rest.map((l) => (JSON.parse(l) as { action?: string }).action)).toEqual(["user.create"]);
 
       await new Promise((r) => setTimeout(r, 100));
-      const requestLine = server.lines.find((l) => (l as { msg?: string }).msg === "request") as Record<string, unknown>;
+      const requestLine = server.lines.find((l) => (l as { msg?: string }).msg === "request") as Record<
+        string,
+        unknown
+      >;
       expect(requestLine).toMatchObject({ level: "info", method: "GET", path: "/health", status: 200 });
       expect(typeof requestLine.duration_ms).toBe("number");
       expect(JSON.stringify(server.lines)).not.toMatch(/Bearer/);
@@ -49,7 +58,9 @@ describe("the server process", () => {
 
     const again = await startServerProcess({ DATA_DIR: dataDir });
     try {
-      const dup = await runCli(["user:create", "--email", `persist-${tag}@test.local`], { DATA_DIR: dataDir });
+      const dup = await runCli(["user:create", "--email", `persist-${tag}@test.local`], {
+        DATA_DIR: dataDir,
+      });
       expect(dup.code).toBe(1);
       expect(dup.stderr).toMatch(/already exists/);
     } finally {
@@ -81,11 +92,20 @@ describe("the server process", () => {
     const { hostname, port } = new URL(server.url);
     // A request whose body is still arriving when SIGTERM lands.
     const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: hostname, port, method: "POST", path: "/no-such-route", headers: { "content-type": "application/json" } }, (res) => {
-        let body = "";
-        res.on("data", (d) => (body += d));
-        res.on("end", () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = request(
+        {
+          host: hostname,
+          port,
+          method: "POST",
+          path: "/no-such-route",
+          headers: { "content-type": "application/json" },
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on("error", reject);
       req.write('{"partial":');
       setTimeout(() => {

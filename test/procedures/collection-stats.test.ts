@@ -50,7 +50,9 @@ async function both(query: Query) {
 async function exercise(query: Query, applyScript: (sql: string) => Promise<void>) {
   await applyScript(migrationSql("_init"));
   await query(`INSERT INTO projects (id, name) VALUES ('${P}', 'p')`);
-  await query(`INSERT INTO collections (id, project_id, name) VALUES ('${A}', '${P}', 'a'), ('${B}', '${P}', 'b'), ('${EMPTY}', '${P}', 'empty')`);
+  await query(
+    `INSERT INTO collections (id, project_id, name) VALUES ('${A}', '${P}', 'a'), ('${B}', '${P}', 'b'), ('${EMPTY}', '${P}', 'empty')`,
+  );
   await query(
     `INSERT INTO items (collection_id, key, value, created, updated)
      SELECT CASE WHEN g % 3 = 0 THEN '${B}'::uuid ELSE '${A}'::uuid END, 'k' || g, '"h\u00e9llo ' || g || '"', now(), now()
@@ -78,14 +80,18 @@ async function exercise(query: Query, applyScript: (sql: string) => Promise<void
 
   // a collection's deletion takes its counters along (and counts nothing on the way)
   await query(`DELETE FROM collections WHERE id = '${B}'`);
-  expect(await query(`SELECT count(*)::int AS n FROM collection_stats WHERE collection_id = '${B}'`)).toEqual([{ n: 0 }]);
+  expect(await query(`SELECT count(*)::int AS n FROM collection_stats WHERE collection_id = '${B}'`)).toEqual(
+    [{ n: 0 }],
+  );
   now = await both(query);
   expect(now.stats).toEqual(now.truth);
 
   // TRUNCATE empties them
   await query(`TRUNCATE items`);
   expect(await query(`SELECT count(*)::int AS n FROM collection_stats`)).toEqual([{ n: 0 }]);
-  await query(`INSERT INTO items (collection_id, key, value, created, updated) VALUES ('${A}', 'again', '1', now(), now())`);
+  await query(
+    `INSERT INTO items (collection_id, key, value, created, updated) VALUES ('${A}', 'again', '1', now(), now())`,
+  );
   now = await both(query);
   expect(now.stats).toEqual(now.truth);
 }
@@ -143,7 +149,9 @@ describe.runIf(Boolean(testEnv().DATABASE_URL))("concurrent writers into one col
     services = await createTestServices();
     tenant = await createTenant(services);
     const name = await tenant.collection();
-    collectionId = (await services.db.prisma.collection.findFirstOrThrow({ where: { projectId: tenant.project.id, name } })).id;
+    collectionId = (
+      await services.db.prisma.collection.findFirstOrThrow({ where: { projectId: tenant.project.id, name } })
+    ).id;
     for (let i = 0; i < 4; i++) {
       const c = new pg.Client({ connectionString: testEnv().DATABASE_URL });
       await c.connect();
@@ -158,7 +166,10 @@ describe.runIf(Boolean(testEnv().DATABASE_URL))("concurrent writers into one col
   });
 
   const insert = (c: pg.Client, key: string, value = '"v"') =>
-    c.query(`INSERT INTO items (collection_id, key, value, created, updated) VALUES ($1, $2, $3, now(), now())`, [collectionId, key, value]);
+    c.query(
+      `INSERT INTO items (collection_id, key, value, created, updated) VALUES ($1, $2, $3, now(), now())`,
+      [collectionId, key, value],
+    );
   const slots = async () =>
     (
       await services.db.prisma.$queryRaw<{ slot: number; items: number }[]>`
@@ -190,13 +201,20 @@ describe.runIf(Boolean(testEnv().DATABASE_URL))("concurrent writers into one col
     await t1.query("BEGIN");
     await insert(t1, "t1-only");
     await t2.query("BEGIN");
-    await t2.query(`UPDATE items SET value = '"22"' WHERE collection_id = $1 AND key = 'shared'`, [collectionId]);
-    const t1Update = t1.query(`UPDATE items SET value = '"111"' WHERE collection_id = $1 AND key = 'shared'`, [collectionId]); // waits for t2
+    await t2.query(`UPDATE items SET value = '"22"' WHERE collection_id = $1 AND key = 'shared'`, [
+      collectionId,
+    ]);
+    const t1Update = t1.query(
+      `UPDATE items SET value = '"111"' WHERE collection_id = $1 AND key = 'shared'`,
+      [collectionId],
+    ); // waits for t2
     await insert(t2, "t2-only"); // t2 counts in its own slot: no wait for t1
     await t2.query("COMMIT");
     await t1Update;
     await t1.query("COMMIT");
-    const [row] = await services.db.prisma.$queryRaw<{ items: number; bytes: number; n: number; b: number }[]>`
+    const [row] = await services.db.prisma.$queryRaw<
+      { items: number; bytes: number; n: number; b: number }[]
+    >`
       SELECT (SELECT sum(items)::int FROM collection_stats WHERE collection_id = ${collectionId}::uuid) AS items,
              (SELECT sum(bytes)::int FROM collection_stats WHERE collection_id = ${collectionId}::uuid) AS bytes,
              (SELECT count(*)::int FROM items WHERE collection_id = ${collectionId}::uuid) AS n,

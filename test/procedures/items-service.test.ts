@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../support/services.js";
 import { createTenant, type Tenant } from "../support/tenant.js";
-import { deleteItemsBatches, getItem, streamItems, upsertItems, type ItemRow } from "../../server/services/items.js";
+import {
+  deleteItemsBatches,
+  getItem,
+  streamItems,
+  upsertItems,
+  type ItemRow,
+} from "../../server/services/items.js";
 
 // The item store as the Lightning dialect will use it: batches, keyset positions, parameterizable bounds.
 
@@ -12,7 +18,9 @@ beforeAll(async () => {
   services = await createTestServices();
   tenant = await createTenant(services);
   const name = await tenant.collection();
-  collectionId = (await services.db.prisma.collection.findFirstOrThrow({ where: { name }, select: { id: true } })).id;
+  collectionId = (
+    await services.db.prisma.collection.findFirstOrThrow({ where: { name }, select: { id: true } })
+  ).id;
 });
 afterAll(async () => {
   await tenant?.cleanup();
@@ -38,7 +46,11 @@ describe("items service", () => {
   });
 
   it("streamItems yields bounded batches, honours afterSeq/offset/limit and reports hasMore", async () => {
-    const out = await upsertItems(services.db.sql, collectionId, Array.from({ length: 23 }, (_, i) => ({ key: `s${i}`, valueJson: `{"i":${i}}` })));
+    const out = await upsertItems(
+      services.db.sql,
+      collectionId,
+      Array.from({ length: 23 }, (_, i) => ({ key: `s${i}`, valueJson: `{"i":${i}}` })),
+    );
     expect(out).toMatchObject({ written: 23, created: 23 });
     expect(out.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     const filter = { pattern: "s*" };
@@ -46,18 +58,32 @@ describe("items service", () => {
     expect(all.batches.map((b) => b.length)).toEqual([5, 5, 5, 5, 3]);
     expect(all.end).toMatchObject({ count: 23, hasMore: false, aborted: false });
     const rows = all.batches.flat() as ItemRow[];
-    expect(rows[0]).toMatchObject({ key: "s0", value: '{"i":0}', created: out.timestamp, updated: out.timestamp });
+    expect(rows[0]).toMatchObject({
+      key: "s0",
+      value: '{"i":0}',
+      created: out.timestamp,
+      updated: out.timestamp,
+    });
 
-    const page = await drain(streamItems(services.db.sql, collectionId, filter, { batchSize: 5, offset: 2, limit: 10 }));
+    const page = await drain(
+      streamItems(services.db.sql, collectionId, filter, { batchSize: 5, offset: 2, limit: 10 }),
+    );
     expect(page.batches.flat().map((r) => r.key)).toEqual(Array.from({ length: 10 }, (_, i) => `s${i + 2}`));
     expect(page.end).toMatchObject({ count: 10, hasMore: true, lastSeq: rows[11]!.seq });
-    const rest = await drain(streamItems(services.db.sql, collectionId, filter, { batchSize: 5, afterSeq: page.end.lastSeq! }));
+    const rest = await drain(
+      streamItems(services.db.sql, collectionId, filter, { batchSize: 5, afterSeq: page.end.lastSeq! }),
+    );
     expect(rest.batches.flat().map((r) => r.key)).toEqual(Array.from({ length: 11 }, (_, i) => `s${i + 12}`));
-    const exact = await drain(streamItems(services.db.sql, collectionId, filter, { batchSize: 5, limit: 23 }));
+    const exact = await drain(
+      streamItems(services.db.sql, collectionId, filter, { batchSize: 5, limit: 23 }),
+    );
     expect(exact.end.hasMore).toBe(false);
 
     const controller = new AbortController();
-    const gen = streamItems(services.db.sql, collectionId, filter, { batchSize: 5, signal: controller.signal });
+    const gen = streamItems(services.db.sql, collectionId, filter, {
+      batchSize: 5,
+      signal: controller.signal,
+    });
     await gen.next();
     controller.abort();
     const stopped = await gen.next();
@@ -65,11 +91,30 @@ describe("items service", () => {
   });
 
   it("time bounds are parameterizable: inclusive (SPEC §3) or exclusive (Lightning's `<`)", async () => {
-    await upsertItems(services.db.sql, collectionId, [{ key: "t1", valueJson: "1" }, { key: "t2", valueJson: "2" }]);
-    await services.db.prisma.$executeRaw`UPDATE items SET created = '2024-10-08T12:00:00Z' WHERE collection_id = ${collectionId}::uuid AND key = 't1'`;
-    await services.db.prisma.$executeRaw`UPDATE items SET created = '2024-10-08T12:00:00.000001Z' WHERE collection_id = ${collectionId}::uuid AND key = 't2'`;
-    const keys = async (after?: { at: string; inclusive: boolean }, before?: { at: string; inclusive: boolean }) =>
-      (await drain(streamItems(services.db.sql, collectionId, { pattern: "t*", created: { after, before } }, { batchSize: 10 }))).batches.flat().map((r) => r.key);
+    await upsertItems(services.db.sql, collectionId, [
+      { key: "t1", valueJson: "1" },
+      { key: "t2", valueJson: "2" },
+    ]);
+    await services.db.prisma
+      .$executeRaw`UPDATE items SET created = '2024-10-08T12:00:00Z' WHERE collection_id = ${collectionId}::uuid AND key = 't1'`;
+    await services.db.prisma
+      .$executeRaw`UPDATE items SET created = '2024-10-08T12:00:00.000001Z' WHERE collection_id = ${collectionId}::uuid AND key = 't2'`;
+    const keys = async (
+      after?: { at: string; inclusive: boolean },
+      before?: { at: string; inclusive: boolean },
+    ) =>
+      (
+        await drain(
+          streamItems(
+            services.db.sql,
+            collectionId,
+            { pattern: "t*", created: { after, before } },
+            { batchSize: 10 },
+          ),
+        )
+      ).batches
+        .flat()
+        .map((r) => r.key);
     const at = "2024-10-08T12:00:00.000001Z";
     expect(await keys({ at, inclusive: true })).toEqual(["t2"]);
     expect(await keys({ at, inclusive: false })).toEqual([]);
@@ -78,7 +123,11 @@ describe("items service", () => {
   });
 
   it("deleteItemsBatches deletes in batches, oldest first, and leaves later writes alone", async () => {
-    await upsertItems(services.db.sql, collectionId, Array.from({ length: 7 }, (_, i) => ({ key: `d${i}`, valueJson: "0" })));
+    await upsertItems(
+      services.db.sql,
+      collectionId,
+      Array.from({ length: 7 }, (_, i) => ({ key: `d${i}`, valueJson: "0" })),
+    );
     const gen = deleteItemsBatches(services.db.sql, collectionId, { pattern: "d*" }, { batchSize: 3 });
     const first = await gen.next();
     expect(first.value).toEqual(["d0", "d1", "d2"]);

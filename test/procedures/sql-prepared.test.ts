@@ -14,7 +14,9 @@ describe.runIf(usingPostgresServer())("prepared statements", () => {
       const db = await openDatabase({ ...testEnv(), DB_POOL_SIZE: 1, DB_PREPARED_STATEMENTS: enabled });
       try {
         const before = (await db.sql.query<{ n: number }>(preparedHere))[0]!.n;
-        const rows = await db.sql.query<{ answer: number }>(Prisma.sql`SELECT ${41}::int + 1 AS answer`, { prepare: true });
+        const rows = await db.sql.query<{ answer: number }>(Prisma.sql`SELECT ${41}::int + 1 AS answer`, {
+          prepare: true,
+        });
         expect(rows).toEqual([{ answer: 42 }]);
         await db.sql.query(Prisma.sql`SELECT ${41}::int + 1 AS answer`, { prepare: true });
         const after = (await db.sql.query<{ n: number }>(preparedHere))[0]!.n;

@@ -36,7 +36,8 @@ export function rawLine(
         port: Number(port),
         path,
         method,
-        headers: body === undefined ? headers : { "content-length": String(Buffer.byteLength(body)), ...headers },
+        headers:
+          body === undefined ? headers : { "content-length": String(Buffer.byteLength(body)), ...headers },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -60,7 +61,13 @@ export function rawLine(
 }
 
 /** rawLine as `user`, with a JSON body when one is given. */
-export function lineAs(server: { url: string }, user: TenantUser | undefined, method: string, path: string, body?: unknown): Promise<LineAnswer> {
+export function lineAs(
+  server: { url: string },
+  user: TenantUser | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<LineAnswer> {
   const headers: Record<string, string> = { ...(user?.headers ?? {}) };
   let payload: string | undefined;
   if (body !== undefined) {
@@ -72,7 +79,10 @@ export function lineAs(server: { url: string }, user: TenantUser | undefined, me
 
 /** The id of collection `name` of project `projectId`. */
 export async function collectionIdOf(server: TestServer, projectId: string, name: string): Promise<string> {
-  const c = await server.services.db.prisma.collection.findFirstOrThrow({ where: { name, projectId }, select: { id: true } });
+  const c = await server.services.db.prisma.collection.findFirstOrThrow({
+    where: { name, projectId },
+    select: { id: true },
+  });
   return c.id;
 }
 
@@ -87,7 +97,9 @@ export async function storedKeys(server: TestServer, projectId: string, name: st
 
 /** A typed tRPC client (httpLink, one request per call) acting as `user`. */
 export function trpcAs(server: { url: string }, user: TenantUser) {
-  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${server.url}/trpc`, headers: () => user.headers })] });
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${server.url}/trpc`, headers: () => user.headers })],
+  });
 }
 
 /** A second connection to the PostgreSQL server of the test run (DATABASE_URL), for a competing transaction. */

@@ -4,7 +4,11 @@ import type { TestServer } from "./server.js";
 export const lightningPath = (name: string, rest = "") => `/lightning/collections/${name}${rest}`;
 
 /** A GET whose body is returned as the chunks the client received, to check what each write held. */
-export function rawChunks(server: TestServer, path: string, authorization: string): Promise<{ status: number; chunks: string[] }> {
+export function rawChunks(
+  server: TestServer,
+  path: string,
+  authorization: string,
+): Promise<{ status: number; chunks: string[] }> {
   return new Promise((resolve, reject) => {
     const req = request(server.url + path, { headers: { authorization } }, (res) => {
       const chunks: string[] = [];

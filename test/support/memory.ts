@@ -69,7 +69,12 @@ export async function idleRss(pid: number, count = 9, everyMs = 60): Promise<num
  * Runs `load` while sampling the RSS of `pid` every `intervalMs`; the baseline is the idle RSS just
  * before. Prints one line with the figures (they go into the closing notes of memory work).
  */
-export async function measureRss<T>(label: string, pid: number, load: () => Promise<T>, intervalMs = 50): Promise<{ report: MemoryReport; result: T }> {
+export async function measureRss<T>(
+  label: string,
+  pid: number,
+  load: () => Promise<T>,
+  intervalMs = 50,
+): Promise<{ report: MemoryReport; result: T }> {
   const baseline = await idleRss(pid);
   const hwmReset = resetPeakMark(pid);
   let peak = rssBytes(pid);
@@ -98,14 +103,18 @@ export async function measureRss<T>(label: string, pid: number, load: () => Prom
     growthMiB: round(peak - baseline),
     samples,
   };
-  console.log(`[memory] ${label}: RSS ${report.baselineMiB} → ${report.peakMiB} MiB (+${report.growthMiB} MiB, ${samples} samples)`);
+  console.log(
+    `[memory] ${label}: RSS ${report.baselineMiB} → ${report.peakMiB} MiB (+${report.growthMiB} MiB, ${samples} samples)`,
+  );
   return { report, result };
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A server process of its own (see startServerProcess) whose RSS the test measures. */
-export async function startMeasuredServer(overrides: Record<string, string | undefined>): Promise<ServerProcess & { pid: number }> {
+export async function startMeasuredServer(
+  overrides: Record<string, string | undefined>,
+): Promise<ServerProcess & { pid: number }> {
   const server = await startServerProcess(overrides);
   if (server.child.pid === undefined) throw new Error("the server process has no pid");
   return Object.assign(server, { pid: server.child.pid });
@@ -145,7 +154,14 @@ export interface LargeBodyOutcome {
 export function postLargeBody(
   baseUrl: string,
   path: string,
-  opts: { totalBytes: number; headers?: Record<string, string>; prefix?: string; suffix?: string; chunkBytes?: number; timeoutMs?: number },
+  opts: {
+    totalBytes: number;
+    headers?: Record<string, string>;
+    prefix?: string;
+    suffix?: string;
+    chunkBytes?: number;
+    timeoutMs?: number;
+  },
 ): Promise<LargeBodyOutcome> {
   const { hostname, port } = new URL(baseUrl);
   const prefix = Buffer.from(opts.prefix ?? '{"items":[{"key":"k","value":"');
@@ -164,7 +180,13 @@ export function postLargeBody(
       finished = true;
       clearTimeout(timer);
       req.destroy();
-      resolve({ status, body, sentBeforeAnswer: sentBeforeAnswer < 0 ? sent : sentBeforeAnswer, closed: false, ...outcome });
+      resolve({
+        status,
+        body,
+        sentBeforeAnswer: sentBeforeAnswer < 0 ? sent : sentBeforeAnswer,
+        closed: false,
+        ...outcome,
+      });
     };
     const timer = setTimeout(() => finish({ error: "timed out" }), opts.timeoutMs ?? 120_000);
     const req = request(
@@ -249,53 +271,65 @@ export interface CountedResponse {
 export function getCounted(
   baseUrl: string,
   path: string,
-  opts: { headers?: Record<string, string>; bytesPerSecond?: number; keep?: number; keepWhole?: number; timeoutMs?: number } = {},
+  opts: {
+    headers?: Record<string, string>;
+    bytesPerSecond?: number;
+    keep?: number;
+    keepWhole?: number;
+    timeoutMs?: number;
+  } = {},
 ): Promise<CountedResponse> {
   const { hostname, port } = new URL(baseUrl);
   const keep = opts.keep ?? 512;
   const keepWhole = opts.keepWhole ?? 0;
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, method: "GET", path, agent: false, headers: opts.headers }, (res) => {
-      const started = Date.now();
-      let bytes = 0;
-      let head = "";
-      let tailBuf = Buffer.alloc(0);
-      let wholeParts: Buffer[] | undefined = keepWhole > 0 ? [] : undefined;
-      res.on("data", (d: Buffer) => {
-        bytes += d.length;
-        if (head.length < keep) head += d.subarray(0, keep - head.length).toString("utf8");
-        tailBuf = Buffer.concat([tailBuf, d.subarray(Math.max(0, d.length - keep))]);
-        if (tailBuf.length > keep) tailBuf = tailBuf.subarray(tailBuf.length - keep);
-        if (wholeParts) {
-          if (bytes <= keepWhole) wholeParts.push(d);
-          else wholeParts = undefined;
-        }
-        if (opts.bytesPerSecond) {
-          const due = (bytes / opts.bytesPerSecond) * 1000 - (Date.now() - started);
-          if (due > 5) {
-            res.pause();
-            setTimeout(() => res.resume(), due);
+    const req = request(
+      { host: hostname, port, method: "GET", path, agent: false, headers: opts.headers },
+      (res) => {
+        const started = Date.now();
+        let bytes = 0;
+        let head = "";
+        let tailBuf = Buffer.alloc(0);
+        let wholeParts: Buffer[] | undefined = keepWhole > 0 ? [] : undefined;
+        res.on("data", (d: Buffer) => {
+          bytes += d.length;
+          if (head.length < keep) head += d.subarray(0, keep - head.length).toString("utf8");
+          tailBuf = Buffer.concat([tailBuf, d.subarray(Math.max(0, d.length - keep))]);
+          if (tailBuf.length > keep) tailBuf = tailBuf.subarray(tailBuf.length - keep);
+          if (wholeParts) {
+            if (bytes <= keepWhole) wholeParts.push(d);
+            else wholeParts = undefined;
           }
-        }
-      });
-      res.on("end", () => {
-        clearTimeout(timer);
-        resolve({
-          status: res.statusCode!,
-          headers: res.headers,
-          bytes,
-          head,
-          tail: tailBuf.toString("utf8"),
-          whole: wholeParts ? Buffer.concat(wholeParts).toString("utf8") : undefined,
-          complete: res.complete,
+          if (opts.bytesPerSecond) {
+            const due = (bytes / opts.bytesPerSecond) * 1000 - (Date.now() - started);
+            if (due > 5) {
+              res.pause();
+              setTimeout(() => res.resume(), due);
+            }
+          }
         });
-      });
-      res.on("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`GET ${path} timed out`)), opts.timeoutMs ?? 170_000);
+        res.on("end", () => {
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            bytes,
+            head,
+            tail: tailBuf.toString("utf8"),
+            whole: wholeParts ? Buffer.concat(wholeParts).toString("utf8") : undefined,
+            complete: res.complete,
+          });
+        });
+        res.on("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      },
+    );
+    const timer = setTimeout(
+      () => req.destroy(new Error(`GET ${path} timed out`)),
+      opts.timeoutMs ?? 170_000,
+    );
     req.on("error", reject);
     req.end();
   });
@@ -324,7 +358,12 @@ async function cli(args: string[], dataDir: string): Promise<Record<string, stri
  * admin CLI (through the running server's socket on the embedded store); then `collections` are created
  * through `POST /projects/{id}/collections` of the running server at `baseUrl`.
  */
-export async function createMemoryTenant(dataDir: string, tag: string, baseUrl: string, collections: string[] = []): Promise<MemoryTenant> {
+export async function createMemoryTenant(
+  dataDir: string,
+  tag: string,
+  baseUrl: string,
+  collections: string[] = [],
+): Promise<MemoryTenant> {
   const email = `mem-owner-${tag}@test.local`;
   const projectName = `mem-${tag}`;
   const [, project] = await Promise.all([
@@ -340,7 +379,8 @@ export async function createMemoryTenant(dataDir: string, tag: string, baseUrl: 
       headers: { ...headers, "content-type": "application/json" },
       body: JSON.stringify({ name }),
     });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`creating collection ${name} answered ${res.status}: ${await res.text()}`);
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`creating collection ${name} answered ${res.status}: ${await res.text()}`);
   }
   return { email, projectName, projectId: project!.id!, token: token!, headers };
 }
@@ -388,8 +428,10 @@ export async function insertItems(
       body: JSON.stringify({ items }),
     });
     const text = await res.text();
-    if (res.status !== 200 && res.status !== 201) throw new Error(`upsert into ${name} answered ${res.status}: ${text.slice(0, 500)}`);
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`upsert into ${name} answered ${res.status}: ${text.slice(0, 500)}`);
     const body = JSON.parse(text) as { upserted: number };
-    if (body.upserted !== items.length) throw new Error(`upsert into ${name} wrote ${body.upserted} of ${items.length}: ${text.slice(0, 500)}`);
+    if (body.upserted !== items.length)
+      throw new Error(`upsert into ${name} wrote ${body.upserted} of ${items.length}: ${text.slice(0, 500)}`);
   }
 }

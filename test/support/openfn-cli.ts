@@ -128,7 +128,10 @@ export function openfnCli(env: CliEnv) {
     const joined = path.join(env.endpoint, "/collections", options.name);
     const url = new URL(joined); // what undici does with the string it is given
     const headers: Record<string, string> = { Authorization: `Bearer ${env.token}` };
-    const query: Record<string, unknown> = Object.assign({ key: options.key, limit: options.pageSize || DEFAULT_PAGE_SIZE }, options.query);
+    const query: Record<string, unknown> = Object.assign(
+      { key: options.key, limit: options.pageSize || DEFAULT_PAGE_SIZE },
+      options.query,
+    );
     if (options.projectId) query.project_id = options.projectId;
     let body: string | undefined;
     if (options.data) {
@@ -148,7 +151,12 @@ export function openfnCli(env: CliEnv) {
       }
       const qs = stringify(query as Record<string, string>);
       const target = url.pathname + (qs ? `?${qs}` : "");
-      const request: CliRequest = { method, target, headers: { ...headers }, ...(body === undefined ? {} : { body }) };
+      const request: CliRequest = {
+        method,
+        target,
+        headers: { ...headers },
+        ...(body === undefined ? {} : { body }),
+      };
       const response = await send(url, request);
       log.push({ request, response });
       if (response.status >= 400) throw errorOf(response);
@@ -156,7 +164,11 @@ export function openfnCli(env: CliEnv) {
       try {
         data = JSON.parse(response.text);
       } catch {
-        throw new CliAbort(`CONNECTION_REFUSED: error connecting to server at ${env.endpoint}`, response.status, "Check you have passed the correct URL to --endpoint or OPENFN_ENDPOINT");
+        throw new CliAbort(
+          `CONNECTION_REFUSED: error connecting to server at ${env.endpoint}`,
+          response.status,
+          "Check you have passed the correct URL to --endpoint or OPENFN_ENDPOINT",
+        );
       }
       if (data.items) {
         count += data.items.length;
@@ -195,33 +207,58 @@ export function openfnCli(env: CliEnv) {
 
     /** `openfn collections set <name> [key] [value] [--items]`: the server's answer (the CLI prints `upserted`). */
     async set(options: SetOptions): Promise<any> {
-      if (options.key && options.itemsFileText !== undefined) throw new CliAbort("ARGUMENT_ERROR: arguments for key and items were provided", undefined, undefined);
+      if (options.key && options.itemsFileText !== undefined)
+        throw new CliAbort("ARGUMENT_ERROR: arguments for key and items were provided", undefined, undefined);
       const items: { key: string; value: string }[] = [];
       if (options.itemsFileText !== undefined) {
-        for (const [key, value] of Object.entries(JSON.parse(options.itemsFileText))) items.push({ key, value: JSON.stringify(value) });
+        for (const [key, value] of Object.entries(JSON.parse(options.itemsFileText)))
+          items.push({ key, value: JSON.stringify(value) });
       } else if (options.key && options.valueFileText !== undefined) {
         items.push({ key: options.key, value: JSON.stringify(JSON.parse(options.valueFileText)) });
       } else {
         throw new Error("INVALID_ARGUMENTS");
       }
-      return collectionsRequest("POST", { key: options.key, name: options.name, data: { items }, projectId: options.projectId });
+      return collectionsRequest("POST", {
+        key: options.key,
+        name: options.name,
+        data: { items },
+        projectId: options.projectId,
+      });
     },
 
     /** `openfn collections remove <name> <key> [--dry-run] [--created-after …]`: the answer, or the keys a dry run lists. */
     async remove(options: RemoveOptions): Promise<any> {
       if (options.dryRun) {
-        const found = await collectionsRequest("GET", { key: options.key, name: options.name, projectId: options.projectId });
+        const found = await collectionsRequest("GET", {
+          key: options.key,
+          name: options.name,
+          projectId: options.projectId,
+        });
         return Object.keys(found);
       }
       // The CLI passes neither pageSize nor projectId here.
-      return collectionsRequest("DELETE", { key: options.key, name: options.name, query: timeQuery(options) });
+      return collectionsRequest("DELETE", {
+        key: options.key,
+        name: options.name,
+        query: timeQuery(options),
+      });
     },
   };
 }
 
 function errorOf(response: CliResponse): CliAbort {
-  if (response.status === 409) return new CliAbort("409: multiple collection names matched", 409, "Pass --project-id or set OPENFN_PROJECT_ID to disambiguate the request");
-  if (response.status === 404) return new CliAbort("404: collection not found", 404, "Ensure the Collection has been created on the admin page");
+  if (response.status === 409)
+    return new CliAbort(
+      "409: multiple collection names matched",
+      409,
+      "Pass --project-id or set OPENFN_PROJECT_ID to disambiguate the request",
+    );
+  if (response.status === 404)
+    return new CliAbort(
+      "404: collection not found",
+      404,
+      "Ensure the Collection has been created on the admin page",
+    );
   let body: unknown = response.text;
   try {
     body = JSON.parse(response.text);
@@ -240,13 +277,18 @@ function send(url: URL, request: CliRequest): Promise<CliResponse> {
         port: url.port,
         method: request.method,
         path: request.target,
-        headers: request.body === undefined ? request.headers : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
+        headers:
+          request.body === undefined
+            ? request.headers
+            : { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
         agent: false,
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
         res.on("error", reject);
       },
     );

@@ -7,7 +7,12 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 /** The environment a child process of the service gets: the test storage plus overrides. */
 function childEnv(overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const base = testEnv();
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info", NODE_ENV: "test", DATABASE_URL: base.DATABASE_URL ?? "" };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: "info",
+    NODE_ENV: "test",
+    DATABASE_URL: base.DATABASE_URL ?? "",
+  };
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
@@ -47,10 +52,18 @@ function cliCommand(args: string[], options: CliOptions): [string, string[]] {
 }
 
 /** The admin CLI (dist/, built by the global setup) as a child process, on the test storage plus `overrides`. */
-export function runCli(args: string[], overrides: Record<string, string | undefined> = {}, options: CliOptions = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  overrides: Record<string, string | undefined> = {},
+  options: CliOptions = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const [command, argv] = cliCommand(args, options);
-    const child = spawn(command, argv, { cwd: root, env: childEnv(overrides), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, argv, {
+      cwd: root,
+      env: childEnv(overrides),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -84,7 +97,9 @@ export interface ServerProcess {
 }
 
 /** `npm start` (node on dist/main.js) as a child process, on PORT=0; resolves once it logs that it listens. */
-export function startServerProcess(overrides: Record<string, string | undefined> = {}): Promise<ServerProcess> {
+export function startServerProcess(
+  overrides: Record<string, string | undefined> = {},
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, ["dist/main.js"], {
     cwd: root,
     env: childEnv({ PORT: "0", HOST: "127.0.0.1", ...overrides }),
@@ -135,7 +150,9 @@ export function startServerProcess(overrides: Record<string, string | undefined>
 }
 
 /** Runs the server process to completion (for boot failures): exit code and stderr. */
-export function runServerToExit(overrides: Record<string, string | undefined> = {}): Promise<{ code: number | null; stderr: string }> {
+export function runServerToExit(
+  overrides: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["dist/main.js"], {
       cwd: root,

@@ -30,7 +30,11 @@ export async function rawRequest(
 }
 
 /** Every item of a collection as stored (key, value text, updated), in insertion order. */
-export async function storedItems(server: TestServer, projectId: string, name: string): Promise<{ key: string; value: string; updated: string }[]> {
+export async function storedItems(
+  server: TestServer,
+  projectId: string,
+  name: string,
+): Promise<{ key: string; value: string; updated: string }[]> {
   // Through the service's SQL layer: PGlite's own decoder (and so Prisma's reads) drops a key's leading U+FEFF.
   return server.services.db.sql.query(Prisma.sql`
     SELECT ${Prisma.raw(shieldedText("key"))} AS key, value, updated::text AS updated FROM items
@@ -40,7 +44,11 @@ export async function storedItems(server: TestServer, projectId: string, name: s
 
 /** Nothing in an error answer may show the service's insides. */
 export function assertNoInternals(text: string): void {
-  if (/\bat [\w.<>]+ \(|node_modules|\/work\/|\.ts:\d+|\bSELECT\b|\bINSERT\b|\bDELETE FROM\b|prisma|stack/i.test(text)) {
+  if (
+    /\bat [\w.<>]+ \(|node_modules|\/work\/|\.ts:\d+|\bSELECT\b|\bINSERT\b|\bDELETE FROM\b|prisma|stack/i.test(
+      text,
+    )
+  ) {
     throw new Error(`the answer shows internals: ${text.slice(0, 300)}`);
   }
 }

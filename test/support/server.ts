@@ -9,7 +9,9 @@ export interface TestServer {
 }
 
 /** A real HTTP server on 127.0.0.1, port 0, over createTestServices(). */
-export async function startTestServer(overrides: Record<string, string | undefined> = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Record<string, string | undefined> = {},
+): Promise<TestServer> {
   const services = await createTestServices(overrides);
   const running = await startHttpServer(services, 0, "127.0.0.1");
   return {

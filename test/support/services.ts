@@ -20,7 +20,11 @@ export interface TestServices extends Services {
 export function freshDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "collections-test-"));
   const template = inject("templateDataDir");
-  if (template) cpSync(template, dir, { recursive: true, filter: (src) => !src.endsWith("collections.lock") && !src.endsWith(".s.PGSQL.5432") });
+  if (template)
+    cpSync(template, dir, {
+      recursive: true,
+      filter: (src) => !src.endsWith("collections.lock") && !src.endsWith(".s.PGSQL.5432"),
+    });
   return dir;
 }
 
@@ -28,10 +32,16 @@ export function freshDataDir(): string {
  * Services on the test storage: the PostgreSQL server when DATABASE_URL is set, otherwise an embedded
  * database of this test file's own.
  */
-export async function createTestServices(overrides: Record<string, string | undefined> = {}): Promise<TestServices> {
+export async function createTestServices(
+  overrides: Record<string, string | undefined> = {},
+): Promise<TestServices> {
   const base = testEnv(overrides);
   // On the PostgreSQL server nothing is written there (the signing key is stored in the database).
-  const ownDir = overrides.DATA_DIR ? undefined : base.DATABASE_URL ? mkdtempSync(join(tmpdir(), "collections-test-")) : freshDataDir();
+  const ownDir = overrides.DATA_DIR
+    ? undefined
+    : base.DATABASE_URL
+      ? mkdtempSync(join(tmpdir(), "collections-test-"))
+      : freshDataDir();
   const env: Env = ownDir ? { ...base, DATA_DIR: ownDir } : base;
   const db = await openDatabase(env, { migrate: true });
   const logs: Record<string, unknown>[] = [];

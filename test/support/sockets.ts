@@ -18,7 +18,10 @@ export function openSocket(url: string): Promise<{ socket: Socket; closed: Promi
 }
 
 /** A GET whose response is paused after the status line: the server soon blocks on backpressure. */
-export function pausedGet(url: string, headers: Record<string, string>): Promise<{ res: IncomingMessage; close(): void }> {
+export function pausedGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ res: IncomingMessage; close(): void }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers, agent: false }, (res) => {
       res.pause();

@@ -61,7 +61,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
 }
 
 /** DATABASE_URL with another host:port and/or extra query parameters. */
-export function rewriteDatabaseUrl(url: string, change: { port?: number; params?: Record<string, string> }): string {
+export function rewriteDatabaseUrl(
+  url: string,
+  change: { port?: number; params?: Record<string, string> },
+): string {
   const u = new URL(url);
   if (change.port !== undefined) {
     u.hostname = "127.0.0.1";

@@ -28,7 +28,10 @@ const roles: Role[] = ["owner", "admin", "editor", "viewer"];
 export async function createTenant(services: Services): Promise<Tenant> {
   const { prisma } = services.db;
   const tag = randomUUID().slice(0, 8);
-  const project = await prisma.project.create({ data: { name: `test-${tag}` }, select: { id: true, name: true } });
+  const project = await prisma.project.create({
+    data: { name: `test-${tag}` },
+    select: { id: true, name: true },
+  });
   const userIds: string[] = [];
   const makeUser = async (label: string, role?: Role): Promise<TenantUser> => {
     const email = `${label}-${tag}@test.local`;

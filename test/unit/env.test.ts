@@ -14,13 +14,20 @@ describe("configuration", () => {
   it("lists every bad variable at once, by name", () => {
     let error: unknown;
     try {
-      parseEnv({ PORT: "eighty", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", MAX_KEY_LENGTH: "0", DB_PREPARED_STATEMENTS: "maybe" });
+      parseEnv({
+        PORT: "eighty",
+        DATABASE_URL: "mysql://x",
+        LOG_LEVEL: "loud",
+        MAX_KEY_LENGTH: "0",
+        DB_PREPARED_STATEMENTS: "maybe",
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join("\n");
-    for (const name of ["PORT", "DATABASE_URL", "LOG_LEVEL", "MAX_KEY_LENGTH", "DB_PREPARED_STATEMENTS"]) expect(problems).toContain(name);
+    for (const name of ["PORT", "DATABASE_URL", "LOG_LEVEL", "MAX_KEY_LENGTH", "DB_PREPARED_STATEMENTS"])
+      expect(problems).toContain(name);
     expect((error as ConfigError).message).toMatch(/^Invalid configuration:/);
   });
 

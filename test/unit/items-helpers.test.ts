@@ -15,24 +15,58 @@ describe("time filters: ISO 8601 with precision", () => {
     expect(bounds("2024-10-08")).toEqual(["2024-10-08T00:00:00.000000Z", "2024-10-08T23:59:59.999999Z"]);
   });
   it("a timestamp at second precision covers that whole second", () => {
-    expect(bounds("2024-10-08T12:00:00Z")).toEqual(["2024-10-08T12:00:00.000000Z", "2024-10-08T12:00:00.999999Z"]);
+    expect(bounds("2024-10-08T12:00:00Z")).toEqual([
+      "2024-10-08T12:00:00.000000Z",
+      "2024-10-08T12:00:00.999999Z",
+    ]);
   });
   it("minutes, fractions and offsets", () => {
-    expect(bounds("2024-10-08T12:30")).toEqual(["2024-10-08T12:30:00.000000Z", "2024-10-08T12:30:59.999999Z"]);
-    expect(bounds("2024-10-08T12:00:00.5Z")).toEqual(["2024-10-08T12:00:00.500000Z", "2024-10-08T12:00:00.599999Z"]);
-    expect(bounds("2024-10-08T12:00:00.123456Z")).toEqual(["2024-10-08T12:00:00.123456Z", "2024-10-08T12:00:00.123456Z"]);
-    expect(bounds("2024-10-08T12:00:00.1234567Z")).toEqual(["2024-10-08T12:00:00.123457Z", "2024-10-08T12:00:00.123456Z"]);
-    expect(bounds("2024-10-08T02:00:00+02:00")).toEqual(["2024-10-08T00:00:00.000000Z", "2024-10-08T00:00:00.999999Z"]);
-    expect(bounds("2024-10-07T22:00:00-0200")).toEqual(["2024-10-08T00:00:00.000000Z", "2024-10-08T00:00:00.999999Z"]);
+    expect(bounds("2024-10-08T12:30")).toEqual([
+      "2024-10-08T12:30:00.000000Z",
+      "2024-10-08T12:30:59.999999Z",
+    ]);
+    expect(bounds("2024-10-08T12:00:00.5Z")).toEqual([
+      "2024-10-08T12:00:00.500000Z",
+      "2024-10-08T12:00:00.599999Z",
+    ]);
+    expect(bounds("2024-10-08T12:00:00.123456Z")).toEqual([
+      "2024-10-08T12:00:00.123456Z",
+      "2024-10-08T12:00:00.123456Z",
+    ]);
+    expect(bounds("2024-10-08T12:00:00.1234567Z")).toEqual([
+      "2024-10-08T12:00:00.123457Z",
+      "2024-10-08T12:00:00.123456Z",
+    ]);
+    expect(bounds("2024-10-08T02:00:00+02:00")).toEqual([
+      "2024-10-08T00:00:00.000000Z",
+      "2024-10-08T00:00:00.999999Z",
+    ]);
+    expect(bounds("2024-10-07T22:00:00-0200")).toEqual([
+      "2024-10-08T00:00:00.000000Z",
+      "2024-10-08T00:00:00.999999Z",
+    ]);
     expect(bounds("2024-02-29")[0]).toBe("2024-02-29T00:00:00.000000Z");
-    expect(bounds("1969-12-31T23:59:59.9Z")).toEqual(["1969-12-31T23:59:59.900000Z", "1969-12-31T23:59:59.999999Z"]);
+    expect(bounds("1969-12-31T23:59:59.9Z")).toEqual([
+      "1969-12-31T23:59:59.900000Z",
+      "1969-12-31T23:59:59.999999Z",
+    ]);
   });
-  it.each(["2024-13-01", "2023-02-29", "2024-10-08T24:00:00Z", "2024-10-08T12:60Z", "2024-10-08T12:00:60Z", "2024-10-08T12:00:00+25:00", "yesterday", "2024-10-8", "2024-10-08T12", "2024-10-08 12:00:00", "0000-01-01", ""])(
-    "rejects %j",
-    (text) => {
-      expect(() => parsePreciseInstant(text)).toThrow();
-    },
-  );
+  it.each([
+    "2024-13-01",
+    "2023-02-29",
+    "2024-10-08T24:00:00Z",
+    "2024-10-08T12:60Z",
+    "2024-10-08T12:00:60Z",
+    "2024-10-08T12:00:00+25:00",
+    "yesterday",
+    "2024-10-8",
+    "2024-10-08T12",
+    "2024-10-08 12:00:00",
+    "0000-01-01",
+    "",
+  ])("rejects %j", (text) => {
+    expect(() => parsePreciseInstant(text)).toThrow();
+  });
 });
 
 describe("key patterns", () => {
@@ -73,20 +107,35 @@ describe("GET query contract", () => {
     expect(ok({ meta: "false" }).data).toEqual({ meta: false });
     expect(ok({ meta: "0" }).data).toEqual({ meta: false });
   });
-  it.each([{ limit: "0" }, { limit: "-1" }, { limit: "abc" }, { limit: "1.5" }, { limit: "" }, { offset: "-1" }, { meta: "yes" }, { created_after: "2024-13-01" }, { project_id: "nope" }, { extra: "1" }, { cursor: "x", offset: "1" }])(
-    "rejects %j",
-    (q) => {
-      const r = getItems.query.safeParse(q);
-      expect(r.success).toBe(false);
-    },
-  );
+  it.each([
+    { limit: "0" },
+    { limit: "-1" },
+    { limit: "abc" },
+    { limit: "1.5" },
+    { limit: "" },
+    { offset: "-1" },
+    { meta: "yes" },
+    { created_after: "2024-13-01" },
+    { project_id: "nope" },
+    { extra: "1" },
+    { cursor: "x", offset: "1" },
+  ])("rejects %j", (q) => {
+    const r = getItems.query.safeParse(q);
+    expect(r.success).toBe(false);
+  });
 });
 
 describe("_meta", () => {
   it("adds _meta to objects only, replacing one the object had", () => {
     expect(withMeta("{}", "c", "u")).toBe('{"_meta":{"created":"c","updated":"u"}}');
-    expect(JSON.parse(withMeta('{"a":1}', "c", "u"))).toEqual({ a: 1, _meta: { created: "c", updated: "u" } });
-    expect(JSON.parse(withMeta('{"_meta":5,"a":"\\"_meta\\""}', "c", "u"))).toEqual({ a: '"_meta"', _meta: { created: "c", updated: "u" } });
+    expect(JSON.parse(withMeta('{"a":1}', "c", "u"))).toEqual({
+      a: 1,
+      _meta: { created: "c", updated: "u" },
+    });
+    expect(JSON.parse(withMeta('{"_meta":5,"a":"\\"_meta\\""}', "c", "u"))).toEqual({
+      a: '"_meta"',
+      _meta: { created: "c", updated: "u" },
+    });
     expect(withMeta("[1]", "c", "u")).toBe("[1]");
     expect(withMeta('"s"', "c", "u")).toBe('"s"');
     expect(withMeta("12345678901234567890123", "c", "u")).toBe("12345678901234567890123");
