@@ -25,6 +25,8 @@ const dataDir = freshDataDir();
 let repo: Awaited<ReturnType<typeof copyRepository>>;
 let tenant: Tenant;
 let name: string;
+/** A collection larger than the loopback socket buffers hold (~24 MB), so that a slow GET of it cannot end early. */
+let bulky: string;
 let started: NpmStart | undefined;
 
 beforeAll(async () => {
@@ -45,6 +47,17 @@ beforeAll(async () => {
       }));
       await upsertItems(services.db.sql, id, batch);
     }
+    bulky = await tenant.collection();
+    const big = await services.db.prisma.collection.findFirstOrThrow({
+      where: { name: bulky, projectId: tenant.project.id },
+      select: { id: true },
+    });
+    const value = JSON.stringify("x".repeat(512 << 10));
+    await upsertItems(
+      services.db.sql,
+      big.id,
+      Array.from({ length: 48 }, (_, i) => ({ key: itemKey(i), valueJson: value })),
+    );
   } finally {
     await services.close();
   }
@@ -198,7 +211,9 @@ describe("npm start and signals", () => {
   it("a signal repeated a second or more after the first forces the stop: the GET is cut, the exit code is 128 + signal", async () => {
     const server = (started = await npmStart(repo.dir, env()));
     const nodePid = expectCompiledServiceOnly(server);
-    const get = slowGet(`${server.url}/collections/${name}`, tenant.users.viewer.headers, 1 << 20); // ~12 s to read
+    // ~24 s to read: more than the socket buffers take, so the server is still writing when the
+    // second signal comes.
+    const get = slowGet(`${server.url}/collections/${bulky}`, tenant.users.viewer.headers, 1 << 20);
     await get.begun;
     send(server, nodePid, "npm", "SIGTERM");
     await sleep(1500);

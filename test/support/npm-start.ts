@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { onLogLines } from "./process.js";
 
 // `npm start` as an operator runs it, on a copy of the repository, in a process group of its own so that
 // a test can see (/proc) and, on failure, end every process it left.
@@ -123,7 +124,6 @@ export function npmStart(
   const pgid = npm.pid!;
   const lines: unknown[] = [];
   let stderr = "";
-  let buffered = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     npm.once("exit", (code, signal) => resolve({ code, signal })),
   );
@@ -141,24 +141,12 @@ export function npmStart(
       reject(new Error(`npm start did not listen within 60 s: ${stderr}`));
     }, 60_000);
     npm.stderr!.on("data", (d) => (stderr += d));
-    npm.stdout!.on("data", (d) => {
-      buffered += d;
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let parsed: unknown = line;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          /* npm's banner, kept as text */
-        }
-        lines.push(parsed);
-        const msg = parsed as { msg?: string; url?: string };
-        if (msg?.msg === "listening" && msg.url) {
-          clearTimeout(timer);
-          resolve({ npm, pgid, url: msg.url, lines, stderr: () => stderr, exited, closed, killGroup });
-        }
+    onLogLines(npm.stdout!, (parsed) => {
+      lines.push(parsed);
+      const msg = parsed as { msg?: string; url?: string };
+      if (msg?.msg === "listening" && msg.url) {
+        clearTimeout(timer);
+        resolve({ npm, pgid, url: msg.url, lines, stderr: () => stderr, exited, closed, killGroup });
       }
     });
     void exited.then(({ code, signal }) => {

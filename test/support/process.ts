@@ -107,39 +107,26 @@ export function startServerProcess(
   });
   const lines: unknown[] = [];
   let stderr = "";
-  let buffered = "";
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 60_000);
     child.stderr!.on("data", (d) => (stderr += d));
-    child.stdout!.on("data", (d) => {
-      buffered += d;
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let parsed: unknown = line;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          /* not JSON: kept as text */
-        }
-        lines.push(parsed);
-        const msg = parsed as { msg?: string; url?: string };
-        if (msg?.msg === "listening" && msg.url) {
-          clearTimeout(timer);
-          resolve({
-            child,
-            url: msg.url,
-            lines,
-            stderr: () => stderr,
-            exited,
-            stop(signal = "SIGTERM") {
-              child.kill(signal);
-              return exited;
-            },
-          });
-        }
+    onLogLines(child.stdout!, (parsed) => {
+      lines.push(parsed);
+      const msg = parsed as { msg?: string; url?: string };
+      if (msg?.msg === "listening" && msg.url) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: msg.url,
+          lines,
+          stderr: () => stderr,
+          exited,
+          stop(signal = "SIGTERM") {
+            child.kill(signal);
+            return exited;
+          },
+        });
       }
     });
     void exited.then((code) => {
@@ -166,5 +153,25 @@ export function runServerToExit(
       clearTimeout(timer);
       resolve({ code, stderr });
     });
+  });
+}
+
+/** Calls `onLine` with each line of a process's stdout, parsed where it is JSON (else the text). */
+export function onLogLines(stdout: NodeJS.ReadableStream, onLine: (parsed: unknown) => void): void {
+  let buffered = "";
+  stdout.on("data", (d) => {
+    buffered += d;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let parsed: unknown = line;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        /* not JSON (npm's banner): kept as text */
+      }
+      onLine(parsed);
+    }
   });
 }
