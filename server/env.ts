@@ -63,7 +63,7 @@ export const envSchema = z.object({
   // Bodies of every route other than item writes (tokens, collections, run tokens, Lightning delete): small.
   MAX_SMALL_BODY_BYTES: int(256, 64 * 1024),
   // A stream batch (and so the memory of one stream) holds at most this many value bytes, or one item.
-  STREAM_BATCH_BYTES: int(1024, 2 * 1024 * 1024),
+  STREAM_BATCH_BYTES: int(1024, 1024 * 1024),
   // tRPC items.get: the page size without `limit`; a page also ends (with a cursor) past PAGE_MAX_BYTES of values.
   PAGE_DEFAULT_LIMIT: int(1, 1000),
   PAGE_MAX_BYTES: int(1024, 16 * 1024 * 1024),

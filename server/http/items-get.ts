@@ -1,6 +1,6 @@
 import * as getItemsContract from "../../contracts/items/get-items.js";
 import { planFetch } from "../services/item-operations.js";
-import { itemJson } from "../services/items.js";
+import { itemJsonPieces } from "../services/items.js";
 import { parseParams } from "./params.js";
 import { openItemRequest } from "./raw-request.js";
 import type { RawHandler } from "./raw-routes.js";
@@ -20,7 +20,7 @@ export const getItems: RawHandler = async (req, res, raw) => {
   await writeJsonStream(res, signal, {
     head: '{"results":[',
     batches: plan.stream(signal),
-    row: (row) => itemJson(row, plan.meta),
+    row: (row) => itemJsonPieces(row, plan.meta),
     tail: (end) =>
       end.aborted
         ? undefined

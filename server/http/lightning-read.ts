@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as getItemContract from "../../contracts/lightning/get-item.js";
 import * as listItems from "../../contracts/lightning/list-items.js";
 import { planFetch, readItem } from "../services/item-operations.js";
-import { lightningItemJson, wireValue } from "../services/lightning-wire.js";
+import { lightningItemJsonPieces, wireValue } from "../services/lightning-wire.js";
 import { parseParams } from "./params.js";
 import { openLightningRequest, type RawRequest } from "./raw-request.js";
 import { sendJson } from "./respond.js";
@@ -54,7 +54,7 @@ export async function listLightningItems(
   await writeJsonStream(res, signal, {
     head: '{"items":[',
     batches: plan.stream(signal),
-    row: lightningItemJson,
+    row: lightningItemJsonPieces,
     tail: (end) => {
       if (end.aborted) return undefined;
       const cursor = plan.nextCursor(end);

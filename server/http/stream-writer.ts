@@ -50,9 +50,24 @@ export class JsonStreamWriter {
   async push(text: string): Promise<void> {
     // More is coming after a batch was flushed: the answer is not complete, send the batch now.
     if (this.firstFlushDue) await this.write();
+    if (text.length >= this.flushBytes && this.res.headersSent) {
+      // A large piece (a value of up to a megabyte) goes out as it is: joined with what is pending it
+      // would be copied once more, and such copies are what a stream's memory is made of (V8 collects
+      // the large strings of finished writes lazily).
+      await this.write();
+      this.pending.push(text);
+      this.pendingLength = text.length;
+      return this.write();
+    }
     this.pending.push(text);
     this.pendingLength += text.length;
     if (this.pendingLength >= this.flushBytes) await this.write();
+  }
+
+  /** Pushes each piece of a row (see JsonStreamParts.row). */
+  async pushAll(pieces: string | readonly string[]): Promise<void> {
+    if (typeof pieces === "string") return this.push(pieces);
+    for (const piece of pieces) await this.push(piece);
   }
 
   /** The end of a batch: what is buffered should reach the client now. */
@@ -93,7 +108,7 @@ export class JsonStreamWriter {
     if (this.signal.aborted) return;
     if (!this.res.headersSent) this.res.writeHead(200, HEADERS);
     if (this.pending.length === 0) return;
-    const chunk = this.pending.join("");
+    const chunk = this.pending.length === 1 ? this.pending[0]! : this.pending.join("");
     this.pending = [];
     this.pendingLength = 0;
     if (this.res.write(chunk)) return;
@@ -113,7 +128,8 @@ export class JsonStreamWriter {
 export interface JsonStreamParts<T, E> {
   head: string;
   batches: AsyncGenerator<T[], E, void>;
-  row(row: T): string;
+  /** A row's JSON, or its pieces in order (a large value apart, so that it is written without a copy). */
+  row(row: T): string | readonly string[];
   /** The closing text, or undefined when the stream was aborted (the client went away). */
   tail(end: E): string | undefined;
   /** The tail in a write of its own (the Lightning list's cursor, see JsonStreamWriter). */
@@ -139,7 +155,8 @@ export async function writeJsonStream<T, E>(
     let first = true;
     while (!next.done) {
       for (const row of next.value) {
-        await out.push(first ? parts.row(row) : "," + parts.row(row));
+        if (!first) await out.push(",");
+        await out.pushAll(parts.row(row));
         first = false;
       }
       await out.flush();
