@@ -2,7 +2,7 @@ import { collectionPage, type CollectionSummary } from "../services/collections.
 import {
   checkCollectionName,
   createCollection,
-  deleteCollectionCountingItems,
+  deleteCollection,
   findProject,
 } from "../services/directory.js";
 import type { Handlers } from "./handlers.js";
@@ -61,7 +61,7 @@ export const handlers: Handlers = {
   "collection:delete": {
     async run(f, s) {
       const project = await findProject(s.db.prisma, f.project!);
-      const result = await deleteCollectionCountingItems(s.db.prisma, project.id, f.name!);
+      const result = await deleteCollection(s.db.prisma, project.id, f.name!);
       s.audit("collection.delete", {
         project_id: project.id,
         project: project.name,

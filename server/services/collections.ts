@@ -142,5 +142,6 @@ export async function deleteCollectionAs(
 ) {
   const projectId = projectKey(projectIdAsGiven);
   checkManage(principal, projectId);
-  return deleteCollection(prisma, projectId, name);
+  await deleteCollection(prisma, projectId, name);
+  return { deleted: true as const };
 }

@@ -110,15 +110,6 @@ export async function createCollection(prisma: PrismaClient, projectIdAsGiven: s
   }
 }
 
-/** Deletes a collection and all its items (and, by cascade, its counters). */
-export async function deleteCollection(prisma: PrismaClient, projectId: string, name: string) {
-  const { count } = await prisma.collection.deleteMany({
-    where: { projectId: projectId.toLowerCase(), name },
-  });
-  if (count === 0) throw notFound(`Collection '${name}' not found`);
-  return { deleted: true as const };
-}
-
 /** Every user, by email, with the number of projects they are a member of. */
 export async function listUsers(prisma: PrismaClient) {
   const users = await prisma.user.findMany({
@@ -202,8 +193,8 @@ async function deleteItemsOf(
   return tx.$executeRaw`DELETE FROM items WHERE collection_id = ANY(${collectionIds}::uuid[])`;
 }
 
-/** Deletes a collection and its items; says how many items it removed. */
-export async function deleteCollectionCountingItems(prisma: PrismaClient, projectId: string, name: string) {
+/** Deletes a collection and its items (and, by cascade, its counters); says how many items it removed. */
+export async function deleteCollection(prisma: PrismaClient, projectId: string, name: string) {
   const items = await prisma.$transaction(async (tx) => {
     const found = await tx.$queryRaw<{ id: string }[]>`
       SELECT id::text AS id FROM collections WHERE project_id = ${projectId.toLowerCase()}::uuid AND name = ${name} FOR UPDATE`;

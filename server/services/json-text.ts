@@ -199,6 +199,16 @@ interface SpanNode {
   index: Map<string, number> | undefined;
 }
 
+/** A container's node, every field present from the start (one object shape for V8). */
+const spanNode = (kind: SpanNode["kind"], level: number): SpanNode => ({
+  kind,
+  level,
+  spans: [],
+  children: undefined,
+  names: undefined,
+  index: undefined,
+});
+
 /** Thrown inside the scanner at the first thing JSON does not allow (a constant: nothing is allocated). */
 const SCAN_FAILED = { scanFailed: true };
 
@@ -279,14 +289,7 @@ class Scanner {
 
   private object(level: number): SpanNode {
     const t = this.text;
-    const node: SpanNode = {
-      kind: OBJECT,
-      level,
-      spans: [],
-      children: undefined,
-      names: undefined,
-      index: undefined,
-    };
+    const node = spanNode(OBJECT, level);
     const spans = node.spans;
     this.pos++;
     this.skipWs();
@@ -337,14 +340,7 @@ class Scanner {
 
   private array(level: number): SpanNode {
     const t = this.text;
-    const node: SpanNode = {
-      kind: ARRAY,
-      level,
-      spans: [],
-      children: undefined,
-      names: undefined,
-      index: undefined,
-    };
+    const node = spanNode(ARRAY, level);
     const spans = node.spans;
     this.pos++;
     this.skipWs();
