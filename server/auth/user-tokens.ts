@@ -2,7 +2,7 @@ import { uuidPattern, type Role, type TokenScope } from "../../contracts/common.
 import { Prisma } from "../generated/prisma/client.js";
 import type { PrismaClient, Sql } from "../db.js";
 import { unauthorized } from "../errors.js";
-import { itemRowColumns } from "../services/items.js";
+import { itemRowColumns, liveSql } from "../services/items.js";
 import type { CollectionLookahead, LookaheadResult, Principal } from "./principal.js";
 
 /** last_used_at is refreshed at most this often per token, so that reads do not each cost a write. */
@@ -23,6 +23,8 @@ interface TokenRow {
   item_created: string;
   item_updated: string;
   item_seq: string;
+  item_version: string;
+  item_expires: string | null;
 }
 
 const parsed = <T>(json: string | T): T => (typeof json === "string" ? (JSON.parse(json) as T) : json);
@@ -62,7 +64,7 @@ export async function userPrincipal(
            ${itemRowColumns("i", "item_")}
     FROM tok LEFT JOIN items i
       ON ${key}::text IS NOT NULL AND i.key = ${key}::text
-     AND i.collection_id = (SELECT id FROM named WHERE (SELECT count(*) FROM named) = 1)`,
+     AND i.collection_id = (SELECT id FROM named WHERE (SELECT count(*) FROM named) = 1) AND ${liveSql("i")}`,
     { prepare: true },
   );
   const row = rows[0];
@@ -108,6 +110,8 @@ function lookaheadResult(
             created: row.item_created,
             updated: row.item_updated,
             seq: row.item_seq,
+            version: row.item_version,
+            expires: row.item_expires,
           };
   }
   return result;

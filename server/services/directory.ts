@@ -95,10 +95,28 @@ export async function addMember(prisma: PrismaClient, projectNameOrId: string, e
   return { project_id: m.projectId, user_id: m.userId, role: m.role };
 }
 
-export async function createCollection(prisma: PrismaClient, projectIdAsGiven: string, name: string) {
+/** `defaultTtlSeconds`: the TTL of items written without one (SPEC §9.2); none when undefined. */
+export async function createCollection(
+  prisma: PrismaClient,
+  projectIdAsGiven: string,
+  name: string,
+  defaultTtlSeconds?: number,
+) {
   const collectionName = checkCollectionName(name);
   const projectId = projectIdAsGiven.toLowerCase(); // a UUID in any letter case (SPEC §2)
   try {
+    if (defaultTtlSeconds !== undefined) {
+      // One transaction: the collection never exists without the TTL it was created with. (Set in SQL,
+      // as every other read and write of the column is.)
+      return await prisma.$transaction(async (tx) => {
+        const c = await tx.collection.create({
+          data: { projectId, name: collectionName },
+          select: { id: true, name: true, projectId: true, createdAt: true },
+        });
+        await tx.$executeRaw`UPDATE collections SET default_ttl_seconds = ${defaultTtlSeconds}::int WHERE id = ${c.id}::uuid`;
+        return c;
+      });
+    }
     const c = await prisma.collection.create({
       data: { projectId, name: collectionName },
       select: { id: true, name: true, projectId: true, createdAt: true },
@@ -190,7 +208,13 @@ async function deleteItemsOf(
   collectionIds: string[],
 ): Promise<number> {
   if (collectionIds.length === 0) return 0;
-  return tx.$executeRaw`DELETE FROM items WHERE collection_id = ANY(${collectionIds}::uuid[])`;
+  // Tombstones and expired items go too, uncounted: they no longer existed for any reader.
+  const [row] = await tx.$queryRaw<{ n: number }[]>`
+    WITH gone AS (
+      DELETE FROM items WHERE collection_id = ANY(${collectionIds}::uuid[])
+      RETURNING value IS NOT NULL AND (expires IS NULL OR expires > clock_timestamp()) AS live)
+    SELECT (count(*) FILTER (WHERE live))::int AS n FROM gone`;
+  return row!.n;
 }
 
 /** Deletes a collection and its items (and, by cascade, its counters); says how many items it removed. */

@@ -28,7 +28,7 @@ const it = test.extend("stats", { scope: "file" }, ({ server, tenant }) => {
     const [row] = await server.services.db.prisma.$queryRaw<{ items: number; bytes: number }[]>`
       SELECT count(*)::float8 AS items, COALESCE(sum(octet_length(i.value)), 0)::float8 AS bytes
       FROM items i JOIN collections c ON c.id = i.collection_id
-      WHERE c.project_id = ${tenant.project.id}::uuid AND c.name = ${name}`;
+      WHERE c.project_id = ${tenant.project.id}::uuid AND c.name = ${name} AND i.value IS NOT NULL`;
     return row!;
   }
 

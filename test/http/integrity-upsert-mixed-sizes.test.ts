@@ -79,7 +79,7 @@ describe("14. concurrent small and large upserts of one collection never fail (P
       }
       expect(failures, failures.join("\n")).toEqual([]);
       const rows = await server.services.db.prisma.$queryRaw<{ key: string }[]>`
-      SELECT key FROM items WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${tenant.project.id}::uuid AND name = ${name})`;
+      SELECT key FROM items WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${tenant.project.id}::uuid AND name = ${name}) AND value IS NOT NULL`;
       const stored = new Set(rows.map((r) => r.key));
       expect([...expectedKeys].filter((k) => !stored.has(k))).toEqual([]);
       expect(stored.size).toBe(expectedKeys.size);

@@ -65,7 +65,7 @@ describe("graceful shutdown under load", () => {
     const after = await createTestServices({ DATA_DIR: dataDir });
     try {
       const rows = await after.db.prisma.$queryRaw<{ key: string }[]>`
-        SELECT key FROM items WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${tenant.project.id}::uuid AND name = ${name})`;
+        SELECT key FROM items WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${tenant.project.id}::uuid AND name = ${name}) AND value IS NOT NULL`;
       const stored = new Set(rows.map((r) => r.key));
       expect(acked.filter((k) => !stored.has(k))).toEqual([]);
     } finally {

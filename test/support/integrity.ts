@@ -91,6 +91,7 @@ export async function storedKeys(server: TestServer, projectId: string, name: st
   const rows = await server.services.db.prisma.$queryRaw<{ key: string }[]>`
     SELECT key FROM items
     WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${projectId}::uuid AND name = ${name})
+      AND value IS NOT NULL
     ORDER BY seq`;
   return rows.map((r) => r.key);
 }

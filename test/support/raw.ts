@@ -39,6 +39,7 @@ export async function storedItems(
   return server.services.db.sql.query(Prisma.sql`
     SELECT ${Prisma.raw(shieldedText("key"))} AS key, value, updated::text AS updated FROM items
     WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${projectId}::uuid AND name = ${name})
+      AND value IS NOT NULL
     ORDER BY seq`);
 }
 
