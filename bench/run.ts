@@ -16,6 +16,8 @@ import {
 import { formatTable, ms } from "./lib/stats.js";
 import { patternKinds, runPatterns } from "./scenarios/patterns.js";
 import { pointReads } from "./scenarios/point.js";
+import { exportThroughService } from "./scenarios/export.js";
+import { expiryScenario } from "./scenarios/expiry.js";
 import { streamThroughCopy, streamThroughService } from "./scenarios/stream.js";
 import { upsertData, upsertThroughPg, upsertThroughService, type UpsertFigures } from "./scenarios/upsert.js";
 
@@ -43,7 +45,7 @@ if (args.includes("--soak")) {
   await main(args.includes("--quick"), (scenario) => !only || only.includes(scenario), only !== undefined);
 }
 
-/** `--only=upsert,stream,patterns,point` runs some scenarios (while profiling); the default runs all. */
+/** `--only=upsert,expiry,stream,export,patterns,point` runs some scenarios (while profiling); the default runs all. */
 async function main(quick: boolean, runs: (scenario: string) => boolean, partial: boolean) {
   const sizes = quick
     ? {
@@ -68,7 +70,13 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
   const storage: Storage = process.env.DATABASE_URL
     ? { kind: "postgresql", databaseUrl: process.env.DATABASE_URL, dataDir }
     : { kind: "embedded", dataDir };
-  const serviceEnv = { DATABASE_URL: storage.databaseUrl ?? "", DATA_DIR: dataDir };
+  // The service's own expiry sweep is off: the expiry scenario runs the same statements itself, timed
+  // against the writers (bench/scenarios/expiry.ts); no other scenario writes items that expire.
+  const serviceEnv = {
+    DATABASE_URL: storage.databaseUrl ?? "",
+    DATA_DIR: dataDir,
+    EXPIRY_SWEEP_INTERVAL_MS: "0",
+  };
   // e.g. BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service (written when it stops).
   const serviceNodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const step = (text: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
@@ -77,7 +85,7 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
   let service: NodeProcess | undefined;
   const pool = () => openPool(storage, storage.kind === "embedded" ? 3 : 6);
   let db: ReturnType<typeof pool> | undefined;
-  const figures: Figures = { upsert: [], stream: [], patterns: [] };
+  const figures: Figures = { upsert: [], stream: [], export: [], patterns: [] };
   const plans: string[] = [];
   try {
     await buildDist();
@@ -88,12 +96,12 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
     const tenant = await createTenant(db, serviceEnv);
     const connectionTokens = await mintTokens(service.url, tenant.token, 32);
 
-    const data = runs("upsert") ? upsertData(sizes.upsert) : undefined;
+    const data = runs("upsert") || runs("expiry") ? upsertData(sizes.upsert) : undefined;
     // The issue's scenarios write one collection; "4 clients, 4 collections" (no target) shows what the
     // collection lock costs: writers of new keys into one collection take turns (server/services/items.ts).
     // Each configuration runs `upsertRuns` times, baseline and service in turn on fresh collections; the
     // run with the median ratio is reported (the machine is shared: single runs vary by ±15%).
-    for (const [clients, spread] of data
+    for (const [clients, spread] of runs("upsert") && data
       ? ([
           [1, 1],
           [4, 1],
@@ -126,6 +134,18 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
       figures.upsert.push({ ...sorted[Math.floor(sorted.length / 2)]!, runRatios: repeats.map(ratioOf) });
     }
 
+    // SPEC §9.2: the same writes (4 clients, one collection) beside 100,000 items that do not expire, and
+    // beside 100,000 expired ones that the expiry sweep removes meanwhile (bench/scenarios/expiry.ts).
+    if (runs("expiry"))
+      figures.expiry = await expiryScenario(
+        db,
+        { url: service.url, pid: service.pid, token: tenant.token },
+        tenant.collection,
+        data!,
+        { expiring: 100_000, clients: 4, runs: sizes.upsertRuns, batch: 1000 },
+        step,
+      );
+
     const collections: Record<string, { name: string; id: string; items: number }> = {};
     for (const [label, items] of [
       ["small", sizes.small],
@@ -150,6 +170,17 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
       step(`stream ${c.items} items: service`);
       const svc = await streamThroughService(service.url, tenant.token, c.name, c.items, service.pid);
       figures.stream.push({ service: svc, baseline });
+    }
+
+    // SPEC §9.4: the same collections exported as NDJSON, against the same COPY baseline.
+    if (runs("export"))
+      await exportThroughService(service.url, tenant.token, small.name, small.items, service.pid); // warm-up
+    for (const c of runs("export") ? [small, big] : []) {
+      step(`export ${c.items} items: COPY baseline`);
+      const baseline = await streamThroughCopy(db, c.id, c.items);
+      step(`export ${c.items} items: service`);
+      const svc = await exportThroughService(service.url, tenant.token, c.name, c.items, service.pid);
+      figures.export.push({ service: svc, baseline });
     }
 
     for (const kind of runs("patterns") ? patternKinds(big.items) : []) {

@@ -2,6 +2,7 @@ import {
   createTRPCClient,
   httpBatchLink,
   httpBatchStreamLink,
+  httpSubscriptionLink,
   isTRPCClientError,
   splitLink,
   type HTTPBatchLinkOptions,
@@ -10,6 +11,7 @@ import {
 } from "@trpc/client";
 import type { AnyTRPCProcedure, inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "./app-router.js";
+import { FetchEventSource, type FetchEventSourceInit } from "./event-source.js";
 
 // `collections-service/client` (package.json "exports"): the router's type and a client factory for
 // TypeScript callers of the tRPC API (SPEC §4). Runs wherever fetch does (Node ≥ 18, browsers); imports
@@ -18,6 +20,8 @@ import type { AppRouter } from "./app-router.js";
 export type { AppRouter } from "./app-router.js";
 export type { ErrorCode, Issue, TrpcErrorData, TrpcErrorShape } from "../contracts/common.js";
 export type { StreamEvent } from "../contracts/items/get-items.js";
+export type { ChangeMessage } from "../contracts/items/changes.js";
+export { FetchEventSource } from "./event-source.js";
 export type { Item } from "../contracts/items/shared.js";
 export type { UpsertItem } from "../contracts/items/upsert-items.js";
 
@@ -57,12 +61,14 @@ export type CollectionsClientOptions = {
     }
 );
 
-/** The paths of the procedures that answer with an async iterable (read through httpBatchStreamLink). */
+/** The paths of the queries that answer with an async iterable (read through httpBatchStreamLink). */
 type StreamedPath<R = AppProcedures, Prefix extends string = ""> = {
   [K in keyof R & string]: R[K] extends AnyTRPCProcedure
-    ? R[K]["_def"]["$types"]["output"] extends AsyncIterable<unknown>
-      ? `${Prefix}${K}`
-      : never
+    ? R[K]["_def"]["type"] extends "subscription"
+      ? never
+      : R[K]["_def"]["$types"]["output"] extends AsyncIterable<unknown>
+        ? `${Prefix}${K}`
+        : never
     : StreamedPath<R[K], `${Prefix}${K}.`>;
 }[keyof R & string];
 type AppProcedures = AppRouter["_def"]["record"];
@@ -74,13 +80,16 @@ const streamed: Record<StreamedPath, true> = { "items.stream": true };
 const MAX_URL_LENGTH = 8_000;
 
 /**
- * A typed tRPC client of the service: concurrent calls go in one batched request (httpBatchLink), and
- * `items.stream` answers an async iterable of batches, read as the server sends them (httpBatchStreamLink).
+ * A typed tRPC client of the service: concurrent calls go in one batched request (httpBatchLink),
+ * `items.stream` answers an async iterable of batches, read as the server sends them (httpBatchStreamLink),
+ * and the subscription `items.changes` (SPEC §9.3) runs over Server-Sent Events (httpSubscriptionLink, with
+ * an EventSource over fetch that sends the token), resuming after the last event when it reconnects.
  *
  * @example
  * const client = createCollectionsClient({ url: "http://localhost:3000", token: process.env.TOKEN! });
  * const page = await client.items.get.query({ name: "orders", limit: 100 });
  * for await (const event of await client.items.stream.query({ name: "orders" })) { … }
+ * client.items.changes.subscribe({ name: "orders" }, { onData: ({ id, data }) => … });
  */
 export function createCollectionsClient(options: CollectionsClientOptions): CollectionsClient {
   const { token, getToken } = options;
@@ -96,9 +105,20 @@ export function createCollectionsClient(options: CollectionsClientOptions): Coll
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
-        condition: (op) => Object.hasOwn(streamed, op.path),
-        true: httpBatchStreamLink({ ...link, maxURLLength: MAX_URL_LENGTH }),
-        false: httpBatchLink({ ...link, maxURLLength: MAX_URL_LENGTH }),
+        condition: (op) => op.type === "subscription",
+        true: httpSubscriptionLink({
+          url,
+          EventSource: FetchEventSource,
+          eventSourceOptions: async (): Promise<FetchEventSourceInit> => ({
+            headers: await headers(),
+            fetch: options.fetch as FetchEventSourceInit["fetch"],
+          }),
+        }),
+        false: splitLink({
+          condition: (op) => Object.hasOwn(streamed, op.path),
+          true: httpBatchStreamLink({ ...link, maxURLLength: MAX_URL_LENGTH }),
+          false: httpBatchLink({ ...link, maxURLLength: MAX_URL_LENGTH }),
+        }),
       }),
     ],
   });

@@ -14,6 +14,12 @@ export const errorStatus = {
   METHOD_NOT_SUPPORTED: 405,
   TIMEOUT: 408,
   CONFLICT: 409,
+  /** A delete with `max_affected=N` that more than N items match (SPEC §9.5): nothing was deleted. */
+  TOO_MANY_AFFECTED: 409,
+  /** A change feed cursor older than the feed's retention (SPEC §9.3): re-read, follow from now. */
+  CHANGES_EXPIRED: 410,
+  /** A write's If-Match / If-None-Match (tRPC: if_version / if_absent) did not hold (SPEC §9.1); the body has `current_version`. */
+  PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE_CONTENT: 422,
@@ -40,6 +46,10 @@ export const errorBodySchema = z
       .array(issueSchema)
       .optional()
       .meta({ description: "One entry per invalid input, when there are several" }),
+    current_version: z.number().int().nullable().optional().meta({
+      description:
+        "With PRECONDITION_FAILED (SPEC §9.1): the item's current version, null when it does not exist",
+    }),
   })
   .meta({
     id: "Error",
@@ -47,6 +57,8 @@ export const errorBodySchema = z
     example: { code: "NOT_FOUND", message: "Collection 'orders' not found" },
   });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+/** The members of an error body besides code, message and issues, that some codes carry. */
+export type ErrorDetails = Pick<ErrorBody, "current_version">;
 export type Issue = z.infer<typeof issueSchema>;
 
 /** The `data` of a tRPC error (server/trpc.ts): the application code and status, and what was wrong with the input. */
@@ -57,6 +69,8 @@ export interface TrpcErrorData {
   path?: string;
   /** One entry per invalid input; empty when the error is not about the input. */
   issues: Issue[];
+  /** With PRECONDITION_FAILED (SPEC §9.1): the item's current version, null when it does not exist. */
+  current_version?: number | null;
 }
 
 /** A tRPC error as a client receives it: `TRPCClientError#shape` (`code` is JSON-RPC's number). */

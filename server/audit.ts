@@ -1,7 +1,7 @@
 import type { Logger } from "./log.js";
 
 // Audit lines (SPEC §8.1): one log line per administrative change (tokens, members, projects, users,
-// collections created or deleted), by the API or the admin CLI, naming who did what to what. Never a
+// collections created, changed (collection.update: the default TTL) or deleted), by the API or the admin CLI, naming who did what to what. Never a
 // token, never a value.
 
 export interface AuditActor {
@@ -15,7 +15,7 @@ export interface AuditActor {
 }
 
 export interface AuditEntry {
-  /** e.g. "token.create", "token.revoke", "collection.create", "collection.delete", "member.add". */
+  /** e.g. "token.create", "token.revoke", "collection.create", "collection.update", "collection.delete", "member.add". */
   action: string;
   actor: AuditActor;
   /** What was acted on: ids and names, e.g. { project_id, collection: "orders" } or { token_id }. */

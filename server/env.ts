@@ -60,6 +60,8 @@ export const envSchema = z.object({
   // Requests per minute per bearer token (a token bucket of that size); 0 = off.
   RATE_LIMIT_PER_MINUTE: int(0, 0),
   DELETE_BATCH_SIZE: int(1, 5000),
+  // POST /collections/{name}/import?atomic=true (SPEC §9.4): more lines than this are refused (413).
+  IMPORT_ATOMIC_MAX_ITEMS: int(1, 100_000),
   // Bodies of every route other than item writes (tokens, collections, run tokens, Lightning delete): small.
   MAX_SMALL_BODY_BYTES: int(256, 64 * 1024),
   // A stream batch (and so the memory of one stream) holds at most this many value bytes, or one item.
@@ -69,10 +71,24 @@ export const envSchema = z.object({
   PAGE_MAX_BYTES: int(1024, 16 * 1024 * 1024),
   // tRPC items.stream: items sent without `limit` before it ends with a cursor.
   STREAM_DEFAULT_LIMIT: int(1, 100_000),
+  // The change feed (SPEC §9.3): how often an open feed looks for new changes, how often an idle SSE feed
+  // sends its heartbeat comment, and the longest `wait` of its long-poll form (format=json).
+  CHANGES_POLL_MS: int(10, 250),
+  CHANGES_HEARTBEAT_MS: int(10, 15_000),
+  CHANGES_MAX_WAIT_SECONDS: int(0, 60),
+  // The change log keeps changes this long; the expiry sweep prunes older ones (a feed cursor below what
+  // it pruned is 410).
+  CHANGES_RETENTION_HOURS: int(1, 168),
+  // The expiry sweep (SPEC §9.2, server/services/sweep.ts): how often it runs (0 = never, on this
+  // instance), and the rows per statement of each of its steps.
+  EXPIRY_SWEEP_INTERVAL_MS: int(0, 30_000),
+  EXPIRY_SWEEP_BATCH: int(1, 1000),
   // `offset` above this is 400 (a cursor pages any depth at the cost of a keyset read).
   MAX_OFFSET: int(0, 10_000),
   // tRPC items.delete lists at most this many deleted keys (then keys_truncated is true); REST streams them all.
   MAX_LISTED_DELETED_KEYS: int(0, 10_000),
+  // The largest `max_affected` of a delete (SPEC §9.5): its keys are held until the delete commits.
+  MAX_AFFECTED_LIMIT: int(0, 10_000),
   // Failed authentications a minute per client address before 429; 0 = off.
   AUTH_FAILURES_PER_MINUTE: int(0, 0),
   // Buckets the rate limiter keeps (the least recently used goes first).

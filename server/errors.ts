@@ -1,4 +1,4 @@
-import { errorStatus, type ErrorBody, type ErrorCode } from "../contracts/common.js";
+import { errorStatus, type ErrorBody, type ErrorCode, type ErrorDetails } from "../contracts/common.js";
 
 /** The only error services throw on purpose; converted to the wire in server/trpc.ts and server/http/respond.ts. */
 export class AppError extends Error {
@@ -6,6 +6,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly issues?: { path: string; message: string }[],
+    /** Members of the body besides code, message and issues (PRECONDITION_FAILED: current_version). */
+    readonly details?: ErrorDetails,
   ) {
     super(message);
     this.name = "AppError";
@@ -16,9 +18,10 @@ export class AppError extends Error {
   }
 
   toBody(): ErrorBody {
-    return this.issues?.length
+    const body: ErrorBody = this.issues?.length
       ? { code: this.code, message: this.message, issues: this.issues }
       : { code: this.code, message: this.message };
+    return this.details ? { ...body, ...this.details } : body;
   }
 }
 
@@ -29,6 +32,31 @@ export const unauthorized = (message = "Missing or invalid credentials") =>
 export const forbidden = (message: string) => new AppError("FORBIDDEN", message);
 export const notFound = (message: string) => new AppError("NOT_FOUND", message);
 export const conflict = (message: string) => new AppError("CONFLICT", message);
+/** A delete with `max_affected` that more items match (SPEC §9.5): nothing was deleted. */
+export const tooManyAffected = (count: number, max: number) =>
+  new AppError(
+    "TOO_MANY_AFFECTED",
+    `${count} items match, more than max_affected (${max}): nothing was deleted`,
+  );
+/** A change feed cursor (`param`) below what the feed still holds (SPEC §9.3). */
+export const changesExpired = (param: string) =>
+  new AppError(
+    "CHANGES_EXPIRED",
+    `The ${param} cursor is older than the changes this collection still keeps (CHANGES_RETENTION_HOURS): ` +
+      "re-read the collection, and follow the feed again from now (without since or Last-Event-ID), " +
+      "opened before the read",
+  );
+
+/** A condition of a write (If-Match, If-None-Match: *, if_version, if_absent) that did not hold (SPEC §9.1): 412. */
+export const preconditionFailed = (current: string | null) =>
+  new AppError(
+    "PRECONDITION_FAILED",
+    current === null
+      ? "The condition did not hold: the item does not exist"
+      : `The condition did not hold: the item's current version is ${current}`,
+    undefined,
+    { current_version: current === null ? null : Number(current) },
+  );
 
 /** Errors of the database driver that mean "the database is not reachable right now". */
 export function isDatabaseUnavailable(e: unknown): boolean {

@@ -6,6 +6,7 @@ import { createLogger, errorFields } from "./log.js";
 import type { Services } from "./context.js";
 import { createMetrics } from "./observability/metrics.js";
 import { forcedExitCode, onStopSignals } from "./stop-signals.js";
+import { startSweeper, sweepSettings, type Sweeper } from "./services/sweep.js";
 
 const FORCED_EXIT_AFTER_MS = 5000;
 const LAST_LOG_LINES_MS = 250;
@@ -31,6 +32,7 @@ async function main() {
   let stopAsked = false;
   let exitCode = 0;
   let running: RunningServer | undefined;
+  let sweeper: Sweeper | undefined;
   let shutdown: Promise<void> | undefined;
   const stopped = () => {
     log.info("stopped");
@@ -41,7 +43,8 @@ async function main() {
   };
   const serveUntilStopped = (db: Database) => {
     shutdown ??= (async () => {
-      await running?.stop();
+      // The expiry sweep ends its statement while requests drain; the database closes after both.
+      await Promise.all([running?.stop(), sweeper?.stop()]);
       await db.close();
       stopped();
     })();
@@ -87,6 +90,12 @@ async function main() {
   }
   const services: Services = { env: config, db, log, auth, metrics: createMetrics() };
   running = await startHttpServer(services, config.PORT, config.HOST);
+  // SPEC §9.2: this instance's expiry sweep (server/services/sweep.ts); the admin CLI never runs one.
+  sweeper = startSweeper(
+    { sql: db.sql, log, counters: services.metrics.sweep },
+    config.EXPIRY_SWEEP_INTERVAL_MS,
+    sweepSettings(config),
+  );
   log.info("listening", {
     url: running.url,
     storage: db.kind,

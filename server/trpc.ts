@@ -1,4 +1,4 @@
-import { initTRPC, TRPCError } from "@trpc/server";
+import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import type { Context } from "./context.js";
 import { errorStatus, type ErrorCode, type TrpcErrorShape } from "../contracts/common.js";
@@ -21,10 +21,26 @@ export function appErrorOf(error: TRPCError): AppError {
   return new AppError("BAD_REQUEST", error.message); // PARSE_ERROR and the like: the request was at fault
 }
 
+/** Application codes that tRPC has no name for, and the tRPC code of the same HTTP status (for 410: 404). */
+const codesTrpcLacks = {
+  TOO_MANY_AFFECTED: "CONFLICT",
+  CHANGES_EXPIRED: "NOT_FOUND",
+} as const satisfies Partial<Record<ErrorCode, TRPC_ERROR_CODE_KEY>>;
+
+/** The TRPCError code of an application code (the application code itself travels in `data.code`). */
+export function trpcCodeOf(code: ErrorCode): TRPC_ERROR_CODE_KEY {
+  return Object.hasOwn(codesTrpcLacks, code)
+    ? codesTrpcLacks[code as keyof typeof codesTrpcLacks]
+    : (code as Exclude<ErrorCode, keyof typeof codesTrpcLacks>);
+}
+
 const t = initTRPC
   .context<Context>()
   .meta<OpenApiMeta>()
   .create({
+    // Subscriptions over SSE (items.changes, SPEC §9.3) send a ping event when idle for 15 s, the REST feed's
+    // default heartbeat, so that proxies keep the connection (a static setting: the root config has no env).
+    sse: { ping: { enabled: true, intervalMs: 15_000 } },
     // Its declared return type is the router's error type, what a tRPC client sees (TRPCClientError#data).
     errorFormatter({ shape, error, ctx }): TrpcErrorShape {
       const app = appErrorOf(error);
@@ -37,7 +53,13 @@ const t = initTRPC
       return {
         message: app.message,
         code: shape.code,
-        data: { code: app.code, httpStatus: app.status, path: shape.data.path, issues: app.issues ?? [] },
+        data: {
+          code: app.code,
+          httpStatus: app.status,
+          path: shape.data.path,
+          issues: app.issues ?? [],
+          ...app.details,
+        },
       };
     },
   });
@@ -65,7 +87,7 @@ const errorModel = t.middleware(async ({ ctx, next, path }) => {
       error: String(result.error.cause ?? result.error),
     });
   }
-  throw new TRPCError({ code: app.code, message: app.message, cause: app });
+  throw new TRPCError({ code: trpcCodeOf(app.code), message: app.message, cause: app });
 });
 
 export const router = t.router;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import { projectIdQuery, queryCount, timestampSchema, uuidSchema } from "../common.js";
+import { defaultTtlOutput } from "./default-ttl.js";
 
 export const meta = {
   openapi: {
@@ -65,6 +66,7 @@ export const collectionSummary = z
       .int()
       .meta({ description: "Stored value bytes: the UTF-8 length of the items' JSON values, summed" }),
     created: timestampSchema,
+    default_ttl_seconds: defaultTtlOutput,
   })
   .meta({ id: "CollectionSummary" });
 

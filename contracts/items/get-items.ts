@@ -5,6 +5,8 @@ import {
   keyPatternParam,
   nameParam,
   projectIdShape,
+  queryFlag,
+  rejectMetaWithKeysOnly,
   rejectOffsetWithCursor,
   timeFilterShape,
 } from "./shared.js";
@@ -23,6 +25,11 @@ const descriptions = {
   meta: {
     description:
       "`true`/`1`: each object value gains `_meta: {created, updated}`; other values are unchanged",
+    example: "true",
+  },
+  keys_only: {
+    description:
+      '`true`/`1`: `results` is an array of the matching keys (`["k1", …]`), in the same order, and no value is read; not with `meta=true`',
     example: "true",
   },
 };
@@ -44,25 +51,31 @@ export const queryShape = {
     })
     .optional()
     .meta(descriptions.meta),
+  keys_only: queryFlag("keys_only").optional().meta(descriptions.keys_only),
   ...projectIdShape,
 };
 
-export const query = z.strictObject(queryShape).superRefine(rejectOffsetWithCursor);
+export const query = z
+  .strictObject(queryShape)
+  .superRefine(rejectOffsetWithCursor)
+  .superRefine(rejectMetaWithKeysOnly);
 export const pathParams = z.object({ name: nameParam, key: keyPatternParam });
 export const collectionPathParams = z.object({ name: nameParam });
 
+/** The fields of a tRPC read of a page (items.get, items.stream, items.keys), typed as values. */
+export const pageInputShape = {
+  name: nameParam,
+  key: keyPatternParam.optional(),
+  ...timeFilterShape,
+  limit: countInput("limit", 1).optional().meta(descriptions.limit),
+  offset: countInput("offset", 0).optional().meta(descriptions.offset),
+  cursor: cursorParam,
+  ...projectIdShape,
+};
+
 /** The tRPC input: the collection name, the optional key pattern, and the same parameters typed as values. */
 export const input = z
-  .strictObject({
-    name: nameParam,
-    key: keyPatternParam.optional(),
-    ...timeFilterShape,
-    limit: countInput("limit", 1).optional().meta(descriptions.limit),
-    offset: countInput("offset", 0).optional().meta(descriptions.offset),
-    cursor: cursorParam,
-    meta: z.boolean().optional().meta(descriptions.meta),
-    ...projectIdShape,
-  })
+  .strictObject({ ...pageInputShape, meta: z.boolean().optional().meta(descriptions.meta) })
   .superRefine(rejectOffsetWithCursor);
 export type GetItemsInput = z.input<typeof input>;
 export type GetItemsParams = z.output<typeof input>;
@@ -80,6 +93,16 @@ export const output = z
   })
   .meta({ id: "ItemPage" });
 export type GetItemsOutput = z.infer<typeof output>;
+
+/** The answer with `keys_only=true` (SPEC §9.5): the keys alone, in the same order, no value read. */
+export const keyPage = z
+  .object({
+    results: z.array(z.string()).meta({ description: "The matching keys, in insertion order" }),
+    end_offset: output.shape.end_offset,
+    cursor: output.shape.cursor,
+  })
+  .meta({ id: "KeyPage" });
+export type KeyPage = z.infer<typeof keyPage>;
 
 /** One message of the streamed tRPC procedure items.stream: batches of items, then the end. */
 export const streamEvent = z.discriminatedUnion("type", [

@@ -10,6 +10,21 @@ export const upsertItem = z
     value: z
       .unknown()
       .meta({ description: "Any JSON value, at most MAX_VALUE_CHARS characters once serialized" }),
+    if_version: z.number().int().positive().optional().meta({
+      description:
+        "Written only if the item exists with this version (SPEC §9.1); otherwise a VERSION_MISMATCH error for this item",
+    }),
+    if_absent: z.boolean().optional().meta({
+      description:
+        "true: written only if the key does not exist; otherwise a VERSION_MISMATCH error for this item",
+    }),
+    ttl_seconds: z.number().int().min(1).optional().meta({
+      description:
+        "The item expires this many seconds after the write (SPEC §9.2). Without it or expires_at, the collection's default TTL applies, if any",
+    }),
+    expires_at: z.iso.datetime({ offset: true }).optional().meta({
+      description: "The item expires at this instant (ISO 8601 with Z or an offset)",
+    }),
   })
   .meta({ id: "UpsertItem", description: "Extra properties are accepted and ignored" });
 
@@ -23,6 +38,14 @@ export const query = z.strictObject({ ...projectIdShape });
 export interface UpsertItem {
   key: string;
   value: unknown;
+  /** Written only if the item's current version is this one (SPEC §9.1). */
+  if_version?: number;
+  /** Written only if the key does not exist. */
+  if_absent?: boolean;
+  /** Expires this many seconds after the write (SPEC §9.2). */
+  ttl_seconds?: number;
+  /** Expires at this instant (ISO 8601). */
+  expires_at?: string;
 }
 
 /**
@@ -41,6 +64,16 @@ export const itemError = z.object({
   index: z.number().int().meta({ description: "Position of the item in the request" }),
   key: z.string().nullable().meta({ description: "The item's key, or null when it has no string key" }),
   message: z.string(),
+  code: z
+    .literal("VERSION_MISMATCH")
+    .optional()
+    .meta({ description: "Present when the item's if_version / if_absent condition did not hold" }),
+  current_version: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .meta({ description: "With VERSION_MISMATCH: the item's current version, null when it does not exist" }),
 });
 
 export const output = z

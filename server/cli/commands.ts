@@ -154,16 +154,30 @@ export const commands: readonly CommandSpec[] = [
         ...collection,
         help: "lower-case letters and digits separated by single '-', '_' or '.'; at most 64",
       },
+      {
+        name: "ttl",
+        value: "SECONDS",
+        seconds: true,
+        help: "default TTL: items written without their own expire this long after the write (default: none)",
+      },
     ],
-    prints: '{"id", "name", "project_id"}',
-    examples: ["collection:create --project clinic --name patients"],
+    prints: '{"id", "name", "project_id", "default_ttl_seconds"}  (null without --ttl)',
+    examples: [
+      "collection:create --project clinic --name patients",
+      "collection:create --project clinic --name sessions --ttl 86400",
+    ],
+    notes: [
+      "The default TTL applies to writes made after it is set. Change or remove it later through the API:",
+      'PATCH /projects/{project_id}/collections/{name} with {"default_ttl_seconds": SECONDS|null}.',
+    ],
   },
   {
     name: "collection:list",
     group: "collections",
     summary: "list collections (of one project, or all) with their item counts and stored bytes",
     flags: [{ ...project, required: false, help: "only this project's (name or id)" }],
-    prints: '{"collections": [{"name", "project_id", "project", "items", "bytes", "created"}]}  (by name)',
+    prints:
+      '{"collections": [{"name", "project_id", "project", "items", "bytes", "created", "default_ttl_seconds"}]}  (by name)',
     examples: ["collection:list --project clinic", "collection:list | jq '[.collections[].bytes] | add'"],
   },
   {
@@ -173,6 +187,65 @@ export const commands: readonly CommandSpec[] = [
     flags: [project, collection],
     prints: '{"deleted": true, "items"}  (items: how many were removed)',
     examples: ["collection:delete --project clinic --name patients"],
+  },
+  {
+    name: "collection:export",
+    group: "collections",
+    summary: "write a collection's items as NDJSON (one {key, value, created, updated, version} per line)",
+    flags: [
+      project,
+      collection,
+      {
+        name: "out",
+        value: "FILE",
+        help: "write the lines to FILE (replaced; removed again if the export fails); default: stdout",
+      },
+      { name: "key", value: "PATTERN", help: "only the keys matching PATTERN ('*' matches any characters)" },
+    ],
+    prints:
+      '{"exported", "file"} with --out; without it stdout is the NDJSON itself and that summary goes to stderr',
+    examples: [
+      "collection:export --project clinic --name patients --out patients.ndjson",
+      "collection:export --project clinic --name patients --key 'patient-*' | gzip > patients.ndjson.gz",
+      "collection:export --project clinic --name patients | collections-admin collection:import --project staging --name patients",
+    ],
+    notes: [
+      "Progress goes to stderr: a bar (items, items/s, ETA) when stderr is a terminal, otherwise one JSON",
+      'line {"progress": {"items", "rate", "total", …}} at most once a second, and one at the end.',
+    ],
+  },
+  {
+    name: "collection:import",
+    group: "collections",
+    summary: "write NDJSON lines of {key, value} (an export's lines) into a collection",
+    flags: [
+      project,
+      collection,
+      { name: "file", value: "FILE", help: "the NDJSON to read; default: stdin" },
+      {
+        name: "mode",
+        value: "MODE",
+        choices: ["upsert", "create-only"],
+        help: "upsert (default) writes every valid line; create-only skips keys that exist",
+      },
+      {
+        name: "atomic",
+        help: "all or nothing, in one transaction: nothing is written if a line is refused (at most IMPORT_ATOMIC_MAX_ITEMS lines)",
+      },
+    ],
+    prints:
+      '{"upserted", "created", "skipped", "errors": [{"line", "message"}], "error_count"}  (the first 100 errors; exit 1 when nothing was written because of them)',
+    examples: [
+      "collection:import --project clinic --name patients --file patients.ndjson",
+      "collection:import --project clinic --name patients --file seed.ndjson --mode create-only --atomic",
+      "gunzip -c patients.ndjson.gz | collections-admin collection:import --project clinic --name patients",
+    ],
+    notes: [
+      "Progress goes to stderr: a bar (items, items/s, ETA from the file's size) when stderr is a terminal,",
+      'otherwise one JSON line {"progress": {"items", "rate", "bytes", …}} at most once a second, and one at',
+      "the end. On an embedded DATA_DIR, a pipe between two commands needs the server running (one process",
+      "at a time opens the directory); a file does not.",
+    ],
   },
   {
     name: "token:create",

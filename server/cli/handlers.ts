@@ -9,6 +9,8 @@ import type { Session } from "./session.js";
 export interface Handler {
   check?(flags: Flags): void;
   run(flags: Flags, session: Session): Promise<unknown>;
+  /** The JSON document goes to stderr instead (stdout carries the command's data: an export without --out). */
+  summaryOnStderr?(flags: Flags): boolean;
 }
 
 export type Handlers = Record<string, Handler>;

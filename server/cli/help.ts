@@ -71,6 +71,7 @@ export function commandHelp(c: CommandSpec): string {
     for (const f of c.flags) lines.push(column(flagUsage(f), f.help, width));
   }
   lines.push("", `Prints: ${c.prints}`);
+  if (c.notes?.length) lines.push("", ...c.notes);
   lines.push(
     "",
     c.createsDatabase

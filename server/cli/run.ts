@@ -44,7 +44,7 @@ export async function runCommand(command: CommandSpec, flags: Flags, codes: Exit
   }
   try {
     const result = await handler.run(flags, session);
-    process.stdout.write(JSON.stringify(result) + "\n");
+    (handler.summaryOnStderr?.(flags) ? process.stderr : process.stdout).write(JSON.stringify(result) + "\n");
     return 0;
   } catch (e) {
     if (isBadValue(e)) {

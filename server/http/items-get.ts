@@ -1,6 +1,7 @@
 import * as getItemsContract from "../../contracts/items/get-items.js";
 import { planFetch } from "../services/item-operations.js";
-import { itemJsonPieces } from "../services/items.js";
+import { itemJsonPieces, type ItemRow, type StreamEnd } from "../services/items.js";
+import { answerNotModified, etagOf, noneMatchFails, parseNoneMatch } from "./conditional.js";
 import { parseParams } from "./params.js";
 import { openItemRequest } from "./raw-request.js";
 import type { RawHandler } from "./raw-routes.js";
@@ -8,22 +9,57 @@ import { holdStreamSlot } from "./stream-slots.js";
 import { answerStreamHead, clientGone, writeJsonStream } from "./stream-writer.js";
 
 /**
- * GET /collections/{name}[/{key}] (SPEC §3.1), streamed: `{"results": [...], "end_offset", "cursor"}`.
- * HEAD checks the same (caller, collection, parameters) and reads no item.
+ * GET /collections/{name}[/{key}] (SPEC §3.1), streamed: `{"results": [...], "end_offset", "cursor"}`;
+ * with `keys_only=true` (SPEC §9.5) the results are the keys alone.
+ * HEAD checks the same (caller, collection, parameters) and reads no item, but the one item of an exact
+ * key. That answer (an exact key without time filters, offset or cursor) has `ETag: "<version>"`, and
+ * `If-None-Match` with that tag (or `*`) is 304 (SPEC §9.1).
  */
 export const getItems: RawHandler = async (req, res, raw) => {
   const { principal, caller, query, name, key } = await openItemRequest(raw, { readKey: true });
   if (!raw.scope.head) holdStreamSlot(raw.services, principal, res);
   const plan = await planFetch(caller, { ...parseParams(getItemsContract.query, query), name, key }, "rest");
-  if (raw.scope.head) return answerStreamHead(res);
+  if (raw.scope.head && !plan.single) return answerStreamHead(res);
+  const wanted = plan.single ? parseNoneMatch(req.headers["if-none-match"]) : undefined;
   const signal = clientGone(req, res);
+  let batches = plan.stream(signal);
+  if (plan.single) {
+    const first = await batches.next();
+    const row = first.done ? undefined : first.value[0];
+    if (row) res.setHeader("etag", etagOf(row.version));
+    const fresh = row !== undefined && noneMatchFails(wanted, row.version);
+    if (fresh || raw.scope.head) {
+      await batches.return(undefined as never);
+      return fresh ? answerNotModified(res, row.version) : answerStreamHead(res);
+    }
+    batches = replay(first, batches);
+  }
   await writeJsonStream(res, signal, {
     head: '{"results":[',
-    batches: plan.stream(signal),
-    row: (row) => itemJsonPieces(row, plan.meta),
+    batches,
+    row: (row) => (plan.keysOnly ? JSON.stringify(row.key) : itemJsonPieces(row, plan.meta)),
     tail: (end) =>
       end.aborted
         ? undefined
         : `],"end_offset":${plan.startOffset + end.count},"cursor":${JSON.stringify(plan.nextCursor(end))}}`,
   });
 };
+
+/** The batches of a stream whose first step was already taken (to read its item's version first). */
+async function* replay(
+  first: IteratorResult<ItemRow[], StreamEnd>,
+  rest: AsyncGenerator<ItemRow[], StreamEnd, void>,
+): AsyncGenerator<ItemRow[], StreamEnd, void> {
+  try {
+    if (first.done) return first.value;
+    yield first.value;
+    let next = await rest.next();
+    while (!next.done) {
+      yield next.value;
+      next = await rest.next();
+    }
+    return next.value;
+  } finally {
+    await rest.return(undefined as never);
+  }
+}

@@ -28,17 +28,17 @@ export function trpcRouteLabel(path: string): string {
   return names.length === 1 ? `/trpc/${names[0]}` : "/trpc/(batch)";
 }
 
-/** The `Allow` of a tRPC path: GET (and HEAD) for queries, POST for mutations. */
+/** The `Allow` of a tRPC path: GET (and HEAD) for queries and subscriptions, POST for mutations. */
 export const trpcAllow = (path: string): string =>
   trpcMethods(trpcProcedures(path).map((p) => tryDecodePathSegment(p) ?? ""));
 
-/** The methods of tRPC procedures: GET (and HEAD) for queries, POST for mutations. */
+/** The methods of tRPC procedures: GET (and HEAD) for queries and subscriptions (SSE), POST for mutations. */
 function trpcMethods(names: readonly string[]): string {
   const types = new Set(
     names.map((name) => (Object.hasOwn(procedures, name) ? procedures[name]!._def.type : undefined)),
   );
   return [
-    ...(types.has("query") ? ["GET", "HEAD"] : []),
+    ...(types.has("query") || types.has("subscription") ? ["GET", "HEAD"] : []),
     ...(types.has("mutation") ? ["POST"] : []),
     "OPTIONS",
   ].join(", ");

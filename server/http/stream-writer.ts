@@ -40,8 +40,16 @@ export class JsonStreamWriter {
   constructor(
     private readonly res: ServerResponse,
     private readonly signal: AbortSignal,
-    private readonly options: { flushBytes?: number; tailApart?: boolean } = {},
+    private readonly options: {
+      flushBytes?: number;
+      tailApart?: boolean;
+      headers?: Record<string, string>;
+    } = {},
   ) {}
+
+  private get headers(): Record<string, string> {
+    return this.options.headers ?? HEADERS;
+  }
 
   private get flushBytes(): number {
     return this.options.flushBytes ?? 64 * 1024;
@@ -89,7 +97,7 @@ export class JsonStreamWriter {
       this.pending.push(text);
       const body = this.pending.join("");
       this.pending = [];
-      this.res.writeHead(200, { ...HEADERS, "content-length": Buffer.byteLength(body) });
+      this.res.writeHead(200, { ...this.headers, "content-length": Buffer.byteLength(body) });
       this.res.end(body);
       return;
     }
@@ -99,14 +107,14 @@ export class JsonStreamWriter {
     const chunk = this.pending.join("");
     this.pending = [];
     this.pendingLength = 0;
-    if (!this.res.headersSent) this.res.writeHead(200, HEADERS);
+    if (!this.res.headersSent) this.res.writeHead(200, this.headers);
     this.res.end(chunk); // the last chunk and the chunked encoding's terminator in one write
   }
 
   private async write(): Promise<void> {
     this.firstFlushDue = false;
     if (this.signal.aborted) return;
-    if (!this.res.headersSent) this.res.writeHead(200, HEADERS);
+    if (!this.res.headersSent) this.res.writeHead(200, this.headers);
     if (this.pending.length === 0) return;
     const chunk = this.pending.length === 1 ? this.pending[0]! : this.pending.join("");
     this.pending = [];
@@ -134,6 +142,10 @@ export interface JsonStreamParts<T, E> {
   tail(end: E): string | undefined;
   /** The tail in a write of its own (the Lightning list's cursor, see JsonStreamWriter). */
   tailApart?: boolean;
+  /** Between two rows; a comma unless said otherwise (an NDJSON export ends each row with a line break instead). */
+  separator?: string;
+  /** The answer's headers (default: JSON, not cached). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -150,12 +162,13 @@ export async function writeJsonStream<T, E>(
   const { batches } = parts;
   try {
     let next = await batches.next();
-    const out = new JsonStreamWriter(res, signal, { tailApart: parts.tailApart });
+    const out = new JsonStreamWriter(res, signal, { tailApart: parts.tailApart, headers: parts.headers });
+    const separator = parts.separator ?? ",";
     await out.push(parts.head);
     let first = true;
     while (!next.done) {
       for (const row of next.value) {
-        if (!first) await out.push(",");
+        if (!first && separator) await out.push(separator);
         await out.pushAll(parts.row(row));
         first = false;
       }

@@ -10,6 +10,13 @@ export interface ItemCounters {
   deleted(n: number): void;
 }
 
+/** What the expiry sweep removed (server/services/sweep.ts). */
+export interface SweepCounters {
+  expired(n: number): void;
+  purged(n: number): void;
+  pruned(n: number): void;
+}
+
 /** What /metrics reads at scrape time. */
 export interface MetricSources {
   openStreams(): number;
@@ -21,6 +28,7 @@ export interface MetricSources {
 export interface Metrics {
   readonly registry: Registry;
   readonly items: ItemCounters;
+  readonly sweep: SweepCounters;
   /** One answered HTTP request: `route` is a template (server/http/route-table.ts). */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** The text exposition, with the gauges read now. */
@@ -56,6 +64,18 @@ export function createMetrics(): Metrics {
     "Items written (created or updated), on every surface",
   );
   const deleted = counter("collections_items_deleted_total", "Items deleted, on every surface");
+  const expired = counter(
+    "collections_items_expired_total",
+    "Expired items the expiry sweep removed (made tombstones and logged as expire changes)",
+  );
+  const purged = counter(
+    "collections_tombstones_purged_total",
+    "Tombstones (of deleted and expired items) the expiry sweep removed from storage",
+  );
+  const pruned = counter(
+    "collections_changes_pruned_total",
+    "Change log entries the expiry sweep pruned after CHANGES_RETENTION_HOURS",
+  );
   const openStreams = new Gauge({
     name: "collections_open_streams",
     help: "Streamed answers open now (item GET and DELETE, Lightning list and delete, items.stream)",
@@ -82,6 +102,11 @@ export function createMetrics(): Metrics {
       read: (n) => n > 0 && read.inc(n),
       written: (n) => n > 0 && written.inc(n),
       deleted: (n) => n > 0 && deleted.inc(n),
+    },
+    sweep: {
+      expired: (n) => n > 0 && expired.inc(n),
+      purged: (n) => n > 0 && purged.inc(n),
+      pruned: (n) => n > 0 && pruned.inc(n),
     },
     observeRequest(method, route, status, seconds) {
       const labels = { method: METHODS.has(method) ? method : "OTHER", route, status: String(status) };

@@ -1,7 +1,13 @@
 import * as createCollection from "../../contracts/collections/create-collection.js";
 import * as deleteCollection from "../../contracts/collections/delete-collection.js";
 import * as listCollections from "../../contracts/collections/list-collections.js";
-import { createCollectionAs, deleteCollectionAs, listCollections as list } from "../services/collections.js";
+import * as updateCollection from "../../contracts/collections/update-collection.js";
+import {
+  createCollectionAs,
+  deleteCollectionAs,
+  listCollections as list,
+  updateCollectionAs,
+} from "../services/collections.js";
 import { auditCall } from "../observability/audit-request.js";
 import { authedProcedure } from "../trpc.js";
 
@@ -23,13 +29,36 @@ export const collectionsRouter = {
         ctx.principal,
         input.project_id,
         input.name,
+        input.default_ttl_seconds ?? undefined,
       );
       auditCall(ctx, "collection.create", {
         project_id: created.project_id,
         collection: created.name,
         collection_id: created.id,
+        ...(created.default_ttl_seconds === null ? {} : { default_ttl_seconds: created.default_ttl_seconds }),
       });
       return created;
+    }),
+
+  update: authedProcedure
+    .meta(updateCollection.meta)
+    .input(updateCollection.input)
+    .output(updateCollection.output)
+    .mutation(async ({ ctx, input }) => {
+      const updated = await updateCollectionAs(
+        ctx.services.db.prisma,
+        ctx.principal,
+        input.project_id,
+        input.name,
+        input.default_ttl_seconds,
+      );
+      auditCall(ctx, "collection.update", {
+        project_id: updated.project_id,
+        collection: updated.name,
+        collection_id: updated.id,
+        default_ttl_seconds: updated.default_ttl_seconds,
+      });
+      return updated;
     }),
 
   delete: authedProcedure

@@ -1,15 +1,29 @@
+import * as itemChanges from "../../contracts/items/changes.js";
+import * as countItems from "../../contracts/items/count-items.js";
 import * as deleteItems from "../../contracts/items/delete-items.js";
 import * as getItems from "../../contracts/items/get-items.js";
+import * as getKeys from "../../contracts/items/get-keys.js";
+import * as putItemContract from "../../contracts/items/put-item.js";
 import type { Item } from "../../contracts/items/shared.js";
 import * as upsertItems from "../../contracts/items/upsert-items.js";
 import { AppError } from "../errors.js";
 import { acquireStreamSlot } from "../http/stream-slots.js";
-import { planDelete, planFetch, upsert, type ItemCaller } from "../services/item-operations.js";
+import {
+  conditionOf,
+  countMatching,
+  deleteOneIf,
+  planDelete,
+  putItem,
+  planFetch,
+  upsert,
+  type ItemCaller,
+} from "../services/item-operations.js";
 import { jsonTextOf } from "../services/json-text.js";
 import { withMeta, type ItemRow } from "../services/items.js";
 import type { Principal } from "../auth/principal.js";
 import type { Context } from "../context.js";
 import { authedProcedure } from "../trpc.js";
+import { changesSubscription } from "./item-changes.js";
 
 // The item operations of SPEC §3 as tRPC procedures (SPEC §4), over the same layer as the REST routes
 // (server/http/items-*.ts) and the Lightning dialect. A procedure's answer is buffered, so each has a
@@ -26,9 +40,10 @@ const callerOf = (ctx: Context & { principal: Principal }): ItemCaller => ({
 function toItem(row: ItemRow, meta: boolean): Item {
   return {
     key: row.key,
-    value: JSON.parse(meta ? withMeta(row.value, row.created, row.updated) : row.value),
+    value: JSON.parse(meta ? withMeta(row.value, row.created, row.updated, row.version) : row.value),
     created: row.created,
     updated: row.updated,
+    version: Number(row.version),
   };
 }
 
@@ -57,6 +72,40 @@ export const itemsRouter = {
         cursor: plan.nextCursor(next.value),
       };
     }),
+
+  /**
+   * `GET …?keys_only=true` (SPEC §9.5): one page of keys, no value read; bounded as items.get is (the
+   * byte bound counts key bytes). A procedure of its own, so that items.get keeps one answer type.
+   */
+  keys: authedProcedure
+    .input(getKeys.input)
+    .output(getKeys.output)
+    .query(async ({ ctx, input }) => {
+      const { env } = ctx.services;
+      const plan = await planFetch(callerOf(ctx), { ...input, keys_only: true }, "rest", {
+        defaultLimit: env.PAGE_DEFAULT_LIMIT,
+        maxBytes: env.PAGE_MAX_BYTES,
+      });
+      const stream = plan.stream(ctx.signal);
+      const results: string[] = [];
+      let next = await stream.next();
+      while (!next.done) {
+        for (const row of next.value) results.push(row.key);
+        next = await stream.next();
+      }
+      return {
+        results,
+        end_offset: plan.startOffset + next.value.count,
+        cursor: plan.nextCursor(next.value),
+      };
+    }),
+
+  /** `GET /collections/{name}/count` (SPEC §9.5): how many items match, no value read. */
+  count: authedProcedure
+    .meta(countItems.meta)
+    .input(countItems.input)
+    .output(countItems.output)
+    .query(async ({ ctx, input }) => ({ count: await countMatching(callerOf(ctx), input) })),
 
   /**
    * The same query as an async iterable (consume with httpBatchStreamLink or httpSubscriptionLink):
@@ -114,11 +163,38 @@ export const itemsRouter = {
       return { upserted: result.upserted, errors: result.errors };
     }),
 
-  /** Delete by key pattern (everything: admins only); lists at most MAX_LISTED_DELETED_KEYS of the deleted keys. */
+  /**
+   * One item, its value as given (SPEC §9.1; REST: the raw `PUT /collections/{name}/{key}`, so that the body
+   * is the value, hence no OpenAPI meta here): `if_version` / `if_absent` make it conditional, and a condition
+   * that does not hold fails with PRECONDITION_FAILED, `data.current_version` the item's version (null: none).
+   */
+  put: authedProcedure
+    .input(putItemContract.input)
+    .output(putItemContract.output)
+    .mutation(async ({ ctx, input }) => {
+      const { value, if_version, if_absent, ...req } = input;
+      const condition = conditionOf({ if_version, if_absent });
+      const { item } = await putItem(callerOf(ctx), { ...req, condition }, async () =>
+        // The value arrives parsed (tRPC's JSON): its text is what JSON.stringify gives.
+        value === undefined ? undefined : jsonTextOf(value, ctx.services.env.MAX_JSON_DEPTH),
+      );
+      return item;
+    }),
+
+  /**
+   * Delete by key pattern (everything: admins only); lists at most MAX_LISTED_DELETED_KEYS of the deleted
+   * keys. `dry_run` and `max_affected` as on REST (SPEC §9.5). With `if_version` (SPEC §9.1, REST's
+   * If-Match), the one item of an exact key at that version, or PRECONDITION_FAILED with `data.current_version`.
+   */
   delete: authedProcedure
     .input(deleteItems.input)
     .output(deleteItems.procedureOutput)
     .mutation(async ({ ctx, input }) => {
+      if (input.if_version !== undefined) {
+        const { if_version, ...req } = input;
+        const done = await deleteOneIf(callerOf(ctx), req, { ifVersion: String(if_version) }, "if_version");
+        return { ...done, keys_truncated: false };
+      }
       const plan = await planDelete(callerOf(ctx), input, "rest");
       const max = ctx.services.env.MAX_LISTED_DELETED_KEYS;
       const keys: string[] = [];
@@ -129,4 +205,12 @@ export const itemsRouter = {
       }
       return { keys, deleted: next.value.count, keys_truncated: next.value.count > keys.length };
     }),
+
+  /**
+   * The change feed (SPEC §9.3) as a subscription over SSE (httpSubscriptionLink): `ready`, then a message
+   * per change, each tracked() with its cursor, so that a reconnect resumes just after the last one received.
+   */
+  changes: authedProcedure
+    .input(itemChanges.input)
+    .subscription(({ ctx, input, signal }) => changesSubscription(ctx, callerOf(ctx), input, signal)),
 };

@@ -3,6 +3,7 @@ import type {
   ListCollectionsOutput,
   ListCollectionsParams,
 } from "../../contracts/collections/list-collections.js";
+import { Prisma } from "../generated/prisma/client.js";
 import type { PrismaClient } from "../db.js";
 import type { Env } from "../env.js";
 import { forbidden, invalidParameter, notFound } from "../errors.js";
@@ -17,6 +18,8 @@ export interface CollectionSummary {
   items: number;
   bytes: number;
   created: string;
+  /** SPEC §9.2: the TTL of items written without one, or null. */
+  default_ttl_seconds: number | null;
 }
 
 /** A project id as stored: `project_id` is a UUID in any letter case (SPEC §2). */
@@ -94,9 +97,10 @@ export function collectionPage(
   return prisma.$queryRaw<CollectionSummary[]>`
     SELECT p.name, p.project_id::text AS project_id,
            COALESCE(s.items, 0)::float8 AS items, COALESCE(s.bytes, 0)::float8 AS bytes,
-           to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created
+           to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created,
+           p.default_ttl_seconds
     FROM (
-      SELECT c.id, c.name, c.project_id, c.created_at
+      SELECT c.id, c.name, c.project_id, c.created_at, c.default_ttl_seconds
       FROM collections c
       WHERE c.project_id = ANY(${projects}::uuid[])
         AND (${after?.name ?? null}::text IS NULL
@@ -120,18 +124,52 @@ function checkManage(principal: Principal, projectId: string): void {
   }
 }
 
+/** A collection as the management procedures answer it (contracts/collections/create-collection.ts). */
+export interface ManagedCollection {
+  id: string;
+  name: string;
+  project_id: string;
+  created: string;
+  default_ttl_seconds: number | null;
+}
+
+const managedColumns = Prisma.sql`id::text AS id, name, project_id::text AS project_id,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created, default_ttl_seconds`;
+
 export async function createCollectionAs(
   prisma: PrismaClient,
   principal: Principal,
   projectIdAsGiven: string,
   name: string,
-) {
+  defaultTtlSeconds?: number,
+): Promise<ManagedCollection> {
   const projectId = projectKey(projectIdAsGiven);
   checkManage(principal, projectId);
-  const c = await createCollection(prisma, projectId, name);
-  const [row] = await prisma.$queryRaw<{ created: string }[]>`
-    SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created FROM collections WHERE id = ${c.id}::uuid`;
-  return { id: c.id, name: c.name, project_id: c.projectId, created: row!.created };
+  const c = await createCollection(prisma, projectId, name, defaultTtlSeconds);
+  const [row] = await prisma.$queryRaw<ManagedCollection[]>`
+    SELECT ${managedColumns} FROM collections WHERE id = ${c.id}::uuid`;
+  return row!;
+}
+
+/**
+ * Sets a collection's default TTL (SPEC §9.2; null: none). Writes read it in their own statement, so it
+ * applies to every write that starts after this one commits; items already written keep their expiry.
+ */
+export async function updateCollectionAs(
+  prisma: PrismaClient,
+  principal: Principal,
+  projectIdAsGiven: string,
+  name: string,
+  defaultTtlSeconds: number | null,
+): Promise<ManagedCollection> {
+  const projectId = projectKey(projectIdAsGiven);
+  checkManage(principal, projectId);
+  const [row] = await prisma.$queryRaw<ManagedCollection[]>`
+    UPDATE collections SET default_ttl_seconds = ${defaultTtlSeconds}::int
+    WHERE project_id = ${projectId}::uuid AND name = ${name}
+    RETURNING ${managedColumns}`;
+  if (!row) throw notFound(`Collection '${name}' not found`);
+  return row;
 }
 
 export async function deleteCollectionAs(

@@ -56,6 +56,12 @@ export async function main(): Promise<void> {
   const output: RouterOutputs["collections"]["list"]["results"] = page.results;
   console.log(input, output);
 
+  const changes = client.items.changes.subscribe(
+    { name: "orders", key: "a*", since: "0" },
+    { onData: ({ id, data }) => console.log(id, data.kind === "put" ? data.version + 1 : data.kind) },
+  );
+  changes.unsubscribe();
+
   // @ts-expect-error limit is a number
   await client.items.get.query({ name: "orders", limit: "ten" });
   // @ts-expect-error collections.list's limit too
@@ -66,6 +72,8 @@ export async function main(): Promise<void> {
   await client.items.get.query({ limit: 1 });
   // @ts-expect-error there is no such procedure
   await client.items.list.query({ name: "orders" });
+  // @ts-expect-error the change feed is a subscription
+  await client.items.changes.query({ name: "orders" });
   // @ts-expect-error a query, not a mutation
   await client.collections.list.mutate();
 

@@ -47,12 +47,60 @@ describe("openapi.json: the collections API", () => {
         "query:offset",
         "query:cursor",
         "query:meta",
+        "query:keys_only",
         "query:project_id",
+        "header:If-None-Match",
       ].sort(),
     );
+    expect(Object.keys(op("/collections/{name}/{key}", "get").responses)).toContain("304");
     expect(params("/collections/{name}", "get")).not.toContain("path:key");
     expect(params("/collections/{name}/{key}", "delete")).toEqual(
-      ["path:name", "path:key", ...time, "query:project_id"].sort(),
+      [
+        "path:name",
+        "path:key",
+        ...time,
+        "query:dry_run",
+        "query:max_affected",
+        "query:project_id",
+        "header:If-Match",
+      ].sort(),
+    );
+    expect(Object.keys(op("/collections/{name}/{key}", "delete").responses)).toContain("412");
+    // SPEC §9.1: PUT of one item, conditional on its version.
+    expect(params("/collections/{name}/{key}", "put")).toEqual(
+      [
+        "path:name",
+        "path:key",
+        "query:ttl_seconds",
+        "query:expires_at",
+        "query:project_id",
+        "header:If-Match",
+        "header:If-None-Match",
+      ].sort(),
+    );
+    expect(Object.keys(op("/collections/{name}/{key}", "put").responses)).toEqual(
+      expect.arrayContaining(["200", "201", "400", "401", "403", "404", "409", "412", "413", "415"]),
+    );
+    expect(Object.keys(op("/collections/{name}/{key}", "delete").responses)).toContain("409");
+    // SPEC §9.3: the change feed, an event stream or (format=json) a long-poll answer.
+    expect(params("/collections/{name}/changes", "get")).toEqual(
+      [
+        "path:name",
+        "query:key",
+        "query:since",
+        "query:format",
+        "query:limit",
+        "query:wait",
+        "query:project_id",
+        "header:Last-Event-ID",
+      ].sort(),
+    );
+    const feed = op("/collections/{name}/changes", "get").responses;
+    expect(Object.keys(feed)).toEqual(expect.arrayContaining(["200", "400", "401", "403", "404", "410"]));
+    expect(Object.keys(feed["200"]!.content!).sort()).toEqual(["application/json", "text/event-stream"]);
+    expect(feed["410"]!.content!["application/json"]!.schema.$ref).toBe("#/components/schemas/Error");
+    expect(params("/collections/{name}/count", "get")).toEqual(
+      ["path:name", "query:key", ...time, "query:project_id"].sort(),
     );
     expect(params("/collections/{name}", "post")).toEqual(["path:name", "query:project_id"]);
     expect(Object.keys(op("/collections/{name}", "post").responses)).toEqual(

@@ -26,6 +26,19 @@ const rawRouteProcedures: Record<string, string> = {
   "POST /collections/{name}": "items.upsert",
   "DELETE /collections/{name}": "items.delete",
   "DELETE /collections/{name}/{key}": "items.delete",
+  // SPEC §9.3: the SSE feed and the tRPC subscription items.changes.
+  "GET /collections/{name}/changes": "items.changes",
+};
+
+/** Raw routes of one exact key that a procedure also serves, named as it (SPEC §9.1: a PUT's body is the value). */
+const rawItemRoutes: Record<string, string> = {
+  "PUT /collections/{name}/{key}": "items.put",
+};
+
+/** Raw routes that no procedure serves (SPEC §9.4: streams of NDJSON), named in the items namespace. */
+const rawOnlyRoutes: Record<string, string> = {
+  "GET /collections/{name}/export": "items.export",
+  "POST /collections/{name}/import": "items.import",
 };
 
 describe("operationIds", () => {
@@ -47,7 +60,7 @@ describe("operationIds", () => {
       expect(operations.find((o) => o.route === route)?.operationId, route).toBe(path);
       checked++;
     }
-    expect(checked).toBe(8);
+    expect(checked).toBe(10); // with collections.update (SPEC §9.2: the default TTL)
   });
 
   it("a raw route is named by the procedure that does the same, and the Lightning dialect by its namespace", () => {
@@ -72,8 +85,20 @@ describe("operationIds", () => {
       ),
     );
     const unaccounted = operations.filter(
-      (o) => !viaProcedure.has(o.route) && !rawRouteProcedures[o.route] && !o.route.includes(" /lightning/"),
+      (o) =>
+        !viaProcedure.has(o.route) &&
+        !rawRouteProcedures[o.route] &&
+        !rawItemRoutes[o.route] &&
+        !rawOnlyRoutes[o.route] &&
+        !o.route.includes(" /lightning/"),
     );
     expect(unaccounted).toEqual([]);
+    for (const [route, operationId] of Object.entries(rawOnlyRoutes))
+      expect(operations.find((o) => o.route === route)?.operationId, route).toBe(operationId);
+    for (const [route, procedure] of Object.entries(rawItemRoutes)) {
+      expect(procedures[procedure], procedure).toBeDefined();
+      expect(procedures[procedure]!._def.meta?.openapi, procedure).toBeUndefined();
+      expect(operations.find((o) => o.route === route)?.operationId, route).toBe(procedure);
+    }
   });
 });

@@ -72,13 +72,14 @@ describe("admin CLI: collections", { timeout: 240_000 }, () => {
     }
   });
 
-  it("collection:create prints {id, name, project_id}, audited; refuses a duplicate, a bad name, an unknown project", async () => {
+  it("collection:create prints {id, name, project_id, default_ttl_seconds}, audited; refuses a duplicate, a bad name, an unknown project", async () => {
     const r = await runCli(["collection:create", "--project", projectName, "--name", "orders-2024"], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: "orders-2024",
       project_id: projectId,
+      default_ttl_seconds: null, // SPEC §9.2: set with --ttl (test/http/collections-default-ttl.test.ts)
     });
     expect(auditLines(r)).toMatchObject([
       {

@@ -166,7 +166,7 @@ const bodyCases: Case[] = [
     headers: json,
     body: () => '[{"key":"k","value":1}]',
     status: 405,
-    message: /POST is not allowed on \/collections\/\{name\}\/\{key\}; allowed: GET, HEAD, DELETE/,
+    message: /POST is not allowed on \/collections\/\{name\}\/\{key\}; allowed: GET, HEAD, PUT, DELETE/,
   },
   {
     what: "an unknown parameter",

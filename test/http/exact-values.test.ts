@@ -103,7 +103,7 @@ describe("POST then GET /collections/{name}/{key}: the value text as sent", () =
 
 describe("meta=true: _meta added, every other byte exact", () => {
   const metaOf = (item: Record<string, unknown>) =>
-    `{"created":"${item.created}","updated":"${item.updated}"}`;
+    `{"created":"${item.created}","updated":"${item.updated}","version":${item.version}}`;
 
   it("a value sent over HTTP", async ({ tenant, api: { post, get } }) => {
     const name = await tenant.collection();

@@ -70,9 +70,9 @@ describe("405 with Allow (SPEC §8.1)", () => {
     expect(patch.status).toBe(405);
     expect(patch.headers.get("allow")).toBe("GET, HEAD, POST, DELETE, OPTIONS");
     expect(patch.body.code).toBe("METHOD_NOT_SUPPORTED");
-    const put = await rawRequest(server, "PUT", `/collections/${collection}/a/b`, {}, "1");
-    expect(put.status).toBe(405);
-    expect(put.headers.get("allow")).toBe("GET, HEAD, DELETE, OPTIONS");
+    const patchKey = await rawRequest(server, "PATCH", `/collections/${collection}/a/b`, {}, "1");
+    expect(patchKey.status).toBe(405);
+    expect(patchKey.headers.get("allow")).toBe("GET, HEAD, PUT, DELETE, OPTIONS");
   });
 
   it("on the Lightning dialect, in its own error body", async ({ server, collection, tenant }) => {
@@ -128,7 +128,7 @@ describe("OPTIONS", () => {
   it("answers 204 with the path's methods, without authentication", async ({ server, collection }) => {
     const r = await rawRequest(server, "OPTIONS", `/collections/${collection}/k1`);
     expect(r.status).toBe(204);
-    expect(r.headers.get("allow")).toBe("GET, HEAD, DELETE, OPTIONS");
+    expect(r.headers.get("allow")).toBe("GET, HEAD, PUT, DELETE, OPTIONS");
     expect(r.headers.get("access-control-allow-origin")).toBeNull();
     expect((await rawRequest(server, "OPTIONS", "/trpc/collections.create")).headers.get("allow")).toBe(
       "POST, OPTIONS",

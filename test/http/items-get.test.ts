@@ -88,7 +88,7 @@ describe("GET /collections/{name}[/{key}]", () => {
     expect(r.body.end_offset).toBe(6);
     expect(r.body.cursor).toBeNull();
     for (const item of r.body.results) {
-      expect(Object.keys(item).sort()).toEqual(["created", "key", "updated", "value"]);
+      expect(Object.keys(item).sort()).toEqual(["created", "key", "updated", "value", "version"]);
       expect(item.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     }
   });
@@ -223,9 +223,12 @@ describe("GET /collections/{name}[/{key}]", () => {
     for (const flag of ["true", "1"]) {
       const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?meta=${flag}`);
       const [o, s, e] = r.body.results;
-      expect(o.value).toEqual({ a: 1, _meta: { created: o.created, updated: o.updated } });
+      expect(o.value).toEqual({
+        a: 1,
+        _meta: { created: o.created, updated: o.updated, version: o.version },
+      });
       expect(s.value).toBe("str");
-      expect(e.value).toEqual({ _meta: { created: e.created, updated: e.updated } });
+      expect(e.value).toEqual({ _meta: { created: e.created, updated: e.updated, version: e.version } });
     }
     for (const flag of ["false", "0"]) {
       const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?meta=${flag}`);

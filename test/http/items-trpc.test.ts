@@ -50,7 +50,11 @@ describe("tRPC", () => {
     expect(page.results.map((r) => r.key)).toEqual(["a"]);
     expect(page.results[0]!.value).toEqual({
       n: 1,
-      _meta: { created: page.results[0]!.created, updated: page.results[0]!.updated },
+      _meta: {
+        created: page.results[0]!.created,
+        updated: page.results[0]!.updated,
+        version: page.results[0]!.version,
+      },
     });
     expect(page.end_offset).toBe(1);
     const next = await admin.items.get.query({ name: "trpc-items", cursor: page.cursor! });

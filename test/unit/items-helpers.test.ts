@@ -126,18 +126,18 @@ describe("GET query contract", () => {
 });
 
 describe("_meta", () => {
-  it("adds _meta to objects only, replacing one the object had", () => {
-    expect(withMeta("{}", "c", "u")).toBe('{"_meta":{"created":"c","updated":"u"}}');
-    expect(JSON.parse(withMeta('{"a":1}', "c", "u"))).toEqual({
+  it("adds _meta {created, updated, version} to objects only, replacing one the object had", () => {
+    expect(withMeta("{}", "c", "u", "7")).toBe('{"_meta":{"created":"c","updated":"u","version":7}}');
+    expect(JSON.parse(withMeta('{"a":1}', "c", "u", "7"))).toEqual({
       a: 1,
-      _meta: { created: "c", updated: "u" },
+      _meta: { created: "c", updated: "u", version: 7 },
     });
-    expect(JSON.parse(withMeta('{"_meta":5,"a":"\\"_meta\\""}', "c", "u"))).toEqual({
+    expect(JSON.parse(withMeta('{"_meta":5,"a":"\\"_meta\\""}', "c", "u", "7"))).toEqual({
       a: '"_meta"',
-      _meta: { created: "c", updated: "u" },
+      _meta: { created: "c", updated: "u", version: 7 },
     });
-    expect(withMeta("[1]", "c", "u")).toBe("[1]");
-    expect(withMeta('"s"', "c", "u")).toBe('"s"');
-    expect(withMeta("12345678901234567890123", "c", "u")).toBe("12345678901234567890123");
+    expect(withMeta("[1]", "c", "u", "7")).toBe("[1]");
+    expect(withMeta('"s"', "c", "u", "7")).toBe('"s"');
+    expect(withMeta("12345678901234567890123", "c", "u", "7")).toBe("12345678901234567890123");
   });
 });
