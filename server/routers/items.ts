@@ -16,6 +16,7 @@ import {
   putItem,
   planFetch,
   upsert,
+  type FetchPlan,
   type ItemCaller,
 } from "../services/item-operations.js";
 import { jsonTextOf } from "../services/json-text.js";
@@ -36,6 +37,18 @@ const callerOf = (ctx: Context & { principal: Principal }): ItemCaller => ({
   principal: ctx.principal,
   counters: ctx.services.metrics.items,
 });
+
+/** A bounded page of a fetch plan (items.get, items.keys), each row as `map` makes it, with end_offset and cursor. */
+async function onePage<T>(plan: FetchPlan, signal: AbortSignal | undefined, map: (row: ItemRow) => T) {
+  const stream = plan.stream(signal);
+  const results: T[] = [];
+  let next = await stream.next();
+  while (!next.done) {
+    for (const row of next.value) results.push(map(row));
+    next = await stream.next();
+  }
+  return { results, end_offset: plan.startOffset + next.value.count, cursor: plan.nextCursor(next.value) };
+}
 
 function toItem(row: ItemRow, meta: boolean): Item {
   return {
@@ -59,18 +72,7 @@ export const itemsRouter = {
         defaultLimit: env.PAGE_DEFAULT_LIMIT,
         maxBytes: env.PAGE_MAX_BYTES,
       });
-      const stream = plan.stream(ctx.signal);
-      const results: Item[] = [];
-      let next = await stream.next();
-      while (!next.done) {
-        for (const row of next.value) results.push(toItem(row, plan.meta));
-        next = await stream.next();
-      }
-      return {
-        results,
-        end_offset: plan.startOffset + next.value.count,
-        cursor: plan.nextCursor(next.value),
-      };
+      return onePage(plan, ctx.signal, (row) => toItem(row, plan.meta));
     }),
 
   /**
@@ -86,18 +88,7 @@ export const itemsRouter = {
         defaultLimit: env.PAGE_DEFAULT_LIMIT,
         maxBytes: env.PAGE_MAX_BYTES,
       });
-      const stream = plan.stream(ctx.signal);
-      const results: string[] = [];
-      let next = await stream.next();
-      while (!next.done) {
-        for (const row of next.value) results.push(row.key);
-        next = await stream.next();
-      }
-      return {
-        results,
-        end_offset: plan.startOffset + next.value.count,
-        cursor: plan.nextCursor(next.value),
-      };
+      return onePage(plan, ctx.signal, (row) => row.key);
     }),
 
   /** `GET /collections/{name}/count` (SPEC §9.5): how many items match, no value read. */
