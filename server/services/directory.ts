@@ -214,6 +214,8 @@ async function deleteItemsOf(
       DELETE FROM items WHERE collection_id = ANY(${collectionIds}::uuid[])
       RETURNING value IS NOT NULL AND (expires IS NULL OR expires > clock_timestamp()) AS live)
     SELECT (count(*) FILTER (WHERE live))::int AS n FROM gone`;
+  // The change log has no foreign key (prisma/schema.prisma, ItemChange): its rows go here.
+  await tx.$executeRaw`DELETE FROM item_changes WHERE collection_id = ANY(${collectionIds}::uuid[])`;
   return row!.n;
 }
 

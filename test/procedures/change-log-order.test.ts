@@ -10,6 +10,7 @@ import {
   upsertItemsIn,
   type NewItem,
 } from "../../server/services/items.js";
+import { deleteCollection } from "../../server/services/directory.js";
 import { testEnv, usingPostgresServer } from "../support/env.js";
 import { createTestServices, type TestServices } from "../support/services.js";
 import { createTenant, type Tenant } from "../support/tenant.js";
@@ -112,6 +113,22 @@ describe("change log", () => {
         expect([last?.kind, last?.version, last?.value], key).toEqual(["put", item.version, item.value]);
       else expect(last === undefined || last.kind === "delete", key).toBe(true);
     }
+  });
+
+  it("deleting a collection deletes its change log (item_changes has no foreign key)", async () => {
+    const name = await tenant.collection();
+    const { id } = await services.db.prisma.collection.findFirstOrThrow({
+      where: { name },
+      select: { id: true },
+    });
+    await upsertItems(services.db.sql, id, items(["d/a", "d/b"], 1));
+    const logged = () =>
+      services.db.sql.query<{ n: number }>(
+        Prisma.sql`SELECT count(*)::int AS n FROM item_changes WHERE collection_id = ${id}::uuid`,
+      );
+    expect(await logged()).toEqual([{ n: 2 }]);
+    await deleteCollection(services.db.prisma, tenant.project.id, name);
+    expect(await logged()).toEqual([{ n: 0 }]);
   });
 
   it.runIf(usingPostgresServer())(

@@ -41,8 +41,6 @@ CREATE INDEX "item_changes_at_idx" ON "item_changes"("at");
 -- queries say `expires IS NOT NULL` to use it.
 CREATE INDEX "items_expires_idx" ON "items"("expires") WHERE "expires" IS NOT NULL;
 
--- AddForeignKey
-ALTER TABLE "item_changes" ADD CONSTRAINT "item_changes_collection_id_fkey" FOREIGN KEY ("collection_id") REFERENCES "collections"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- Not modelled by Prisma (written by hand, the drift test compares tables only):
 --
