@@ -540,25 +540,26 @@ export interface DeleteOptions {
 }
 
 /**
- * The CTEs `stamp` and `gone` of a deletion: the live rows of `held` (a CTE of their seq, locked) made
- * tombstones (value null, expired now), each with a new version and the position rule of upsertChunk;
- * and `logged`, which records them in the change log as `kind`. Whether `held` is empty or not, the
- * transaction id is read after its locks (none is taken when nothing was found).
+ * The CTEs `stamp` and `gone` of a deletion: the rows of `held` (a CTE of their collection_id and seq,
+ * locked) made tombstones (value null, expired now), each with a new version and the position rule of
+ * upsertChunk; and `logged`, which records them in the change log as `kind`. `delete` takes live rows
+ * only, `expire` (the sweep, server/services/sweep.ts) expired ones only. Whether `held` is empty or
+ * not, the transaction id is read after its locks (none is taken when nothing was found).
  */
-export const tombstoneCtes = (collectionId: string, kind: "delete" | "expire") =>
+export const tombstoneCtes = (kind: "delete" | "expire") =>
   Prisma.sql`stamp AS MATERIALIZED (
       SELECT clock_timestamp() AS ts, pg_current_xact_id_if_assigned()::text::bigint AS xid
       FROM (SELECT count(*) FROM held) AS after_locks),
     gone AS MATERIALIZED (
       UPDATE items i SET value = NULL, expires = stamp.ts, version = nextval('item_versions'),
              xid = greatest(i.xid, stamp.xid)
-      FROM stamp
-      WHERE i.collection_id = ${collectionId}::uuid AND i.seq IN (SELECT seq FROM held) AND i.value IS NOT NULL
+      FROM stamp, held
+      WHERE i.collection_id = held.collection_id AND i.seq = held.seq AND i.value IS NOT NULL
         ${kind === "delete" ? Prisma.sql`AND ${liveSql("i")}` : Prisma.sql`AND NOT ${liveSql("i")}`}
-      RETURNING i.key, i.seq, i.version, i.xid, stamp.ts),
+      RETURNING i.collection_id, i.key, i.seq, i.version, i.xid, stamp.ts),
     logged AS (
       INSERT INTO item_changes (collection_id, xid, version, key, kind, value, at)
-      SELECT ${collectionId}::uuid, g.xid, g.version, g.key, ${kind}::"ChangeKind", NULL, g.ts FROM gone g)`;
+      SELECT g.collection_id, g.xid, g.version, g.key, ${kind}::"ChangeKind", NULL, g.ts FROM gone g)`;
 
 /**
  * Deletes the matching items in batches (oldest first), yielding the deleted keys of each batch.
@@ -589,10 +590,10 @@ export async function* deleteItemsBatches(
                SELECT seq FROM items WHERE ${where} AND seq > ${after}::bigint AND seq <= ${max}::bigint
                ORDER BY seq LIMIT ${options.batchSize}),
              held AS MATERIALIZED (
-               SELECT seq FROM items
+               SELECT collection_id, seq FROM items
                WHERE collection_id = ${collectionId}::uuid AND seq IN (SELECT seq FROM picked)
                ORDER BY key COLLATE "C" FOR NO KEY UPDATE),
-             ${tombstoneCtes(collectionId, "delete")}
+             ${tombstoneCtes("delete")}
         SELECT (SELECT count(*) FROM picked)::int AS picked, (SELECT max(seq) FROM picked)::text AS last,
                (SELECT coalesce(json_agg(key ORDER BY seq), '[]'::json) FROM gone)::text AS deleted`),
     );
@@ -644,13 +645,13 @@ export function deleteItem(
     const [row] = await sql.query<{ current: string | null; deleted: number }>(
       Prisma.sql`
       WITH cur AS MATERIALIZED (
-             SELECT seq, version FROM items
+             SELECT collection_id, seq, version FROM items
              WHERE collection_id = ${collectionOf(collectionId)} AND key = ${key} AND ${liveSql()}
              FOR NO KEY UPDATE),
            held AS MATERIALIZED (
-             SELECT seq FROM cur
+             SELECT collection_id, seq FROM cur
              WHERE ${ifVersion ?? null}::bigint IS NULL OR cur.version = ${ifVersion ?? null}::bigint),
-           ${tombstoneCtes(collectionId, "delete")}
+           ${tombstoneCtes("delete")}
       SELECT (SELECT version::text FROM cur) AS current, (SELECT count(*) FROM gone)::int AS deleted`,
       { prepare: true },
     );

@@ -4,7 +4,7 @@ import type { Env } from "../env.js";
 import type { Logger } from "../log.js";
 import { errorFields } from "../log.js";
 import type { SweepCounters } from "../observability/metrics.js";
-import { liveSql } from "./items.js";
+import { liveSql, tombstoneCtes } from "./items.js";
 
 // The background sweep (SPEC §9.2, §9.3): expired items become tombstones, tombstones go once no reader
 // or writer can need them, and the change log loses what is older than CHANGES_RETENTION_HOURS.
@@ -100,19 +100,7 @@ export async function expireItems(sql: Sql, batch: number): Promise<number> {
            WHERE i.collection_id IN (SELECT id FROM colls) AND i.value IS NOT NULL AND NOT ${liveSql("i")}
            ORDER BY i.collection_id, i.key COLLATE "C"
            FOR NO KEY UPDATE OF i SKIP LOCKED),
-         stamp AS MATERIALIZED (
-           SELECT clock_timestamp() AS ts, pg_current_xact_id_if_assigned()::text::bigint AS xid
-           FROM (SELECT count(*) FROM held) AS after_locks),
-         gone AS MATERIALIZED (
-           UPDATE items i SET value = NULL, expires = stamp.ts, version = nextval('item_versions'),
-                  xid = greatest(i.xid, stamp.xid)
-           FROM stamp, held
-           WHERE i.collection_id = held.collection_id AND i.seq = held.seq
-             AND i.value IS NOT NULL AND NOT ${liveSql("i")}
-           RETURNING i.collection_id, i.key, i.version, i.xid, stamp.ts),
-         logged AS (
-           INSERT INTO item_changes (collection_id, xid, version, key, kind, value, at)
-           SELECT g.collection_id, g.xid, g.version, g.key, 'expire', NULL, g.ts FROM gone g)
+         ${tombstoneCtes("expire")}
     SELECT (SELECT count(*) FROM gone)::int AS expired`);
   return row!.expired;
 }
