@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { Prisma } from "./generated/prisma/client.js";
 
@@ -16,6 +17,13 @@ export interface Sql {
   execute(statement: Prisma.Sql, options?: StatementOptions): Promise<number>;
   /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * The output of `COPY (…) TO STDOUT` as it arrives (PostgreSQL server only: undefined on the embedded
+   * database and inside a transaction), read with backpressure: the database waits while the chunks are
+   * not taken. Stopping early closes the connection (a COPY cannot be left half read). COPY takes no
+   * parameters: the text must hold only literals checked by its caller.
+   */
+  copyOut?(text: string): AsyncGenerator<Buffer, void, void>;
 }
 
 export interface StatementOptions {
@@ -83,6 +91,21 @@ const nested = (): never => {
 export function poolSql(pool: pg.Pool, { prepare = true }: { prepare?: boolean } = {}): Sql {
   return {
     ...pgStatements(pool, prepare),
+    async *copyOut(text: string): AsyncGenerator<Buffer, void, void> {
+      const client = await pool.connect();
+      let ended = false;
+      let failure: Error | undefined;
+      try {
+        yield* client.query(copyTo(text)) as AsyncIterable<Buffer>;
+        ended = true;
+      } catch (e) {
+        failure = e as Error;
+        throw e;
+      } finally {
+        // Not read to its end (failed, or the reader stopped): the connection must not be handed out again.
+        client.release(ended ? undefined : (failure ?? new Error("COPY not read to its end")));
+      }
+    },
     async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;

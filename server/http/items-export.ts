@@ -5,7 +5,7 @@ import { parseParams } from "./params.js";
 import { openItemRequest } from "./raw-request.js";
 import type { RawHandler } from "./raw-routes.js";
 import { holdStreamSlot } from "./stream-slots.js";
-import { clientGone, writeJsonStream } from "./stream-writer.js";
+import { clientGone, readAhead, writeJsonStream } from "./stream-writer.js";
 
 /**
  * GET /collections/{name}/export (SPEC §9.4): every matching item, oldest first, as NDJSON (one
@@ -26,6 +26,18 @@ export const exportItems: RawHandler = async (req, res, raw) => {
   }
   const framing = exportFraming[format];
   const signal = clientGone(req, res);
+  if (plan.copy) {
+    // A whole collection on a PostgreSQL server: read with COPY, framed by batches (server/services/item-copy.ts).
+    await writeJsonStream(res, signal, {
+      headers,
+      head: framing.head,
+      separator: framing.separator,
+      batches: readAhead(plan.copy(signal, { separator: framing.separator, after: framing.after })),
+      row: (text) => text,
+      tail: (end) => (end.aborted ? undefined : framing.tail),
+    });
+    return;
+  }
   await writeJsonStream(res, signal, {
     headers,
     head: framing.head,

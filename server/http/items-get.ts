@@ -6,7 +6,7 @@ import { parseParams } from "./params.js";
 import { openItemRequest } from "./raw-request.js";
 import type { RawHandler } from "./raw-routes.js";
 import { holdStreamSlot } from "./stream-slots.js";
-import { answerStreamHead, clientGone, writeJsonStream } from "./stream-writer.js";
+import { answerStreamHead, clientGone, readAhead, writeJsonStream } from "./stream-writer.js";
 
 /**
  * GET /collections/{name}[/{key}] (SPEC §3.1), streamed: `{"results": [...], "end_offset", "cursor"}`;
@@ -22,7 +22,8 @@ export const getItems: RawHandler = async (req, res, raw) => {
   if (raw.scope.head && !plan.single) return answerStreamHead(res);
   const wanted = plan.single ? parseNoneMatch(req.headers["if-none-match"]) : undefined;
   const signal = clientGone(req, res);
-  let batches = plan.stream(signal);
+  // meta=true inserts `_meta` into each value (withMeta): those rows are assembled here.
+  let batches = plan.stream(signal, { wire: !plan.meta && !plan.single });
   if (plan.single) {
     const first = await batches.next();
     const row = first.done ? undefined : first.value[0];
@@ -34,10 +35,22 @@ export const getItems: RawHandler = async (req, res, raw) => {
     }
     batches = replay(first, batches);
   }
+  if (plan.copy && !plan.single) {
+    const copied = plan.copy(signal, { separator: "," });
+    await writeJsonStream(res, signal, {
+      head: '{"results":[',
+      batches: readAhead(copied),
+      row: (text) => text,
+      tail: (end) =>
+        end.aborted ? undefined : `],"end_offset":${plan.startOffset + end.count},"cursor":null}`,
+    });
+    return;
+  }
   await writeJsonStream(res, signal, {
     head: '{"results":[',
-    batches,
-    row: (row) => (plan.keysOnly ? JSON.stringify(row.key) : itemJsonPieces(row, plan.meta)),
+    // An embedded database on this thread reads nothing meanwhile: ahead would only delay the first write.
+    batches: raw.services.db.kind === "embedded" ? batches : readAhead(batches),
+    row: (row) => row.wire ?? (plan.keysOnly ? JSON.stringify(row.key) : itemJsonPieces(row, plan.meta)),
     tail: (end) =>
       end.aborted
         ? undefined

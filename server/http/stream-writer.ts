@@ -31,7 +31,7 @@ export function answerStreamHead(res: ServerResponse): void {
  * given to end() is always a write of its own, after the rest.
  */
 export class JsonStreamWriter {
-  private pending: string[] = [];
+  private pending: (string | Buffer)[] = [];
   private pendingLength = 0;
   /** flush() was called before anything was sent: send at the next turn of the event loop or the next push. */
   private firstFlushDue = false;
@@ -55,7 +55,19 @@ export class JsonStreamWriter {
     return this.options.flushBytes ?? 64 * 1024;
   }
 
-  async push(text: string): Promise<void> {
+  /**
+   * Adds text to the answer; a promise only when it had to write (to be awaited: backpressure). Most
+   * pieces are only buffered, without the cost of an async call per piece (a stream pushes several per row).
+   */
+  push(text: string | Buffer): Promise<void> | undefined {
+    if (this.firstFlushDue || (text.length >= this.flushBytes && this.res.headersSent))
+      return this.pushApart(text);
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    return this.pendingLength >= this.flushBytes ? this.write() : undefined;
+  }
+
+  private async pushApart(text: string | Buffer): Promise<void> {
     // More is coming after a batch was flushed: the answer is not complete, send the batch now.
     if (this.firstFlushDue) await this.write();
     if (text.length >= this.flushBytes && this.res.headersSent) {
@@ -72,10 +84,14 @@ export class JsonStreamWriter {
     if (this.pendingLength >= this.flushBytes) await this.write();
   }
 
-  /** Pushes each piece of a row (see JsonStreamParts.row). */
-  async pushAll(pieces: string | readonly string[]): Promise<void> {
-    if (typeof pieces === "string") return this.push(pieces);
-    for (const piece of pieces) await this.push(piece);
+  /** Pushes each piece of a row (see JsonStreamParts.row); a promise only when it had to write. */
+  pushAll(pieces: string | Buffer | readonly string[]): Promise<void> | undefined {
+    if (typeof pieces === "string" || Buffer.isBuffer(pieces)) return this.push(pieces);
+    for (let i = 0; i < pieces.length; i++) {
+      const written = this.push(pieces[i]!);
+      if (written) return written.then(() => this.pushAll(pieces.slice(i + 1)));
+    }
+    return undefined;
   }
 
   /** The end of a batch: what is buffered should reach the client now. */
@@ -95,7 +111,7 @@ export class JsonStreamWriter {
     if (this.signal.aborted) return;
     if (!this.res.headersSent && !this.options.tailApart) {
       this.pending.push(text);
-      const body = this.pending.join("");
+      const body = joined(this.pending);
       this.pending = [];
       this.res.writeHead(200, { ...this.headers, "content-length": Buffer.byteLength(body) });
       this.res.end(body);
@@ -104,7 +120,7 @@ export class JsonStreamWriter {
     if (this.options.tailApart) await this.write();
     if (this.signal.aborted) return;
     this.pending.push(text);
-    const chunk = this.pending.join("");
+    const chunk = joined(this.pending);
     this.pending = [];
     this.pendingLength = 0;
     if (!this.res.headersSent) this.res.writeHead(200, this.headers);
@@ -116,7 +132,7 @@ export class JsonStreamWriter {
     if (this.signal.aborted) return;
     if (!this.res.headersSent) this.res.writeHead(200, this.headers);
     if (this.pending.length === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0]! : this.pending.join("");
+    const chunk = this.pending.length === 1 ? this.pending[0]! : joined(this.pending);
     this.pending = [];
     this.pendingLength = 0;
     if (this.res.write(chunk)) return;
@@ -132,12 +148,18 @@ export class JsonStreamWriter {
   }
 }
 
+/** Pieces as one write: text, or bytes when some piece is bytes (a batch framed from a COPY). */
+function joined(pieces: (string | Buffer)[]): string | Buffer {
+  if (!pieces.some((p) => Buffer.isBuffer(p))) return pieces.join("");
+  return Buffer.concat(pieces.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+}
+
 /** What writeJsonStream writes: `head`, each row's JSON separated by commas, then the tail of how the batches ended. */
 export interface JsonStreamParts<T, E> {
   head: string;
   batches: AsyncGenerator<T[], E, void>;
   /** A row's JSON, or its pieces in order (a large value apart, so that it is written without a copy). */
-  row(row: T): string | readonly string[];
+  row(row: T): string | Buffer | readonly string[];
   /** The closing text, or undefined when the stream was aborted (the client went away). */
   tail(end: E): string | undefined;
   /** The tail in a write of its own (the Lightning list's cursor, see JsonStreamWriter). */
@@ -168,8 +190,12 @@ export async function writeJsonStream<T, E>(
     let first = true;
     while (!next.done) {
       for (const row of next.value) {
-        if (!first && separator) await out.push(separator);
-        await out.pushAll(parts.row(row));
+        if (!first && separator) {
+          const written = out.push(separator);
+          if (written) await written;
+        }
+        const written = out.pushAll(parts.row(row));
+        if (written) await written;
         first = false;
       }
       await out.flush();
@@ -183,5 +209,29 @@ export async function writeJsonStream<T, E>(
   } catch (e) {
     await batches.return(undefined as never).catch(() => {});
     throw e;
+  }
+}
+
+/**
+ * The batches of a read (never of a write: a DELETE's next batch deletes), each next one asked for as soon
+ * as the previous one arrives, so that the database reads batch n+1 while batch n is written to the
+ * socket: a stream otherwise waits for each in turn. One batch is read ahead at most (a stream holds two
+ * batches' bytes); a client that goes away stops the source at its next batch, as without read-ahead
+ * (the source checks the signal), after the one batch being read.
+ */
+export async function* readAhead<T, E>(source: AsyncGenerator<T[], E, void>): AsyncGenerator<T[], E, void> {
+  let next = source.next();
+  try {
+    for (;;) {
+      const step = await next;
+      if (step.done) return step.value;
+      next = source.next();
+      // Awaited at the next step; a failure while this batch is written is not an unhandled rejection.
+      next.catch(() => {});
+      yield step.value;
+    }
+  } finally {
+    // Stopped early (the consumer failed or returned): the source closes once its batch in hand is read.
+    await source.return(undefined as never).catch(() => {});
   }
 }

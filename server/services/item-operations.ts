@@ -5,11 +5,13 @@ import type { Env } from "../env.js";
 import type { ItemCounters } from "../observability/metrics.js";
 import { AppError, invalidParameter, preconditionFailed, tooManyAffected } from "../errors.js";
 import { lookaheadItem, resolveCollection, type ResolvedCollection } from "./access.js";
+import { copyItemTexts } from "./item-copy.js";
 import {
   decodeCursor,
   decodeLightningCursor,
   encodeCursor,
   encodeLightningCursor,
+  type Keyset,
   queryFingerprint,
 } from "./cursor.js";
 import {
@@ -126,8 +128,23 @@ export interface FetchPlan {
    * (or nothing), and its version is the answer's ETag.
    */
   single: boolean;
-  /** The matching items from the plan's position, in batches bounded by rows and bytes (streamItems). */
-  stream(signal: AbortSignal | undefined): AsyncGenerator<ItemRow[], StreamEnd, void>;
+  /**
+   * The matching items from the plan's position, in batches bounded by rows and bytes (streamItems);
+   * with `wire`, rows carry their JSON text built by the database (ItemRow.wire), but those of `single`.
+   */
+  stream(
+    signal: AbortSignal | undefined,
+    options?: { wire?: boolean },
+  ): AsyncGenerator<ItemRow[], StreamEnd, void>;
+  /**
+   * The same items as `stream` framed as JSON by batches (`separator` between items), read with COPY:
+   * present only where that is possible and gives the same answer (a PostgreSQL server, the whole
+   * collection from its start without filters, limit or byte budget, values as stored).
+   */
+  copy?(
+    signal: AbortSignal | undefined,
+    framing: { separator: string; after?: string },
+  ): AsyncGenerator<Buffer[], StreamEnd, void>;
   /** The cursor to return, given how the stream ended (null on the last page). */
   nextCursor(end: StreamEnd): string | null;
 }
@@ -165,12 +182,12 @@ export async function planFetch(
   const collection = await resolve(caller, req, "read");
   // Computed only when a cursor is read or written (a digest per request shows in a point read's profile).
   const fingerprint = () => queryFingerprint([collection.id, filter]);
-  let afterSeq: string | undefined;
+  let after: Keyset | undefined;
   let startOffset = req.offset ?? 0;
   if (req.cursor !== undefined) {
     try {
-      if (dialect === "lightning") afterSeq = decodeLightningCursor(req.cursor);
-      else ({ afterSeq, offset: startOffset } = decodeCursor(req.cursor, fingerprint()));
+      if (dialect === "lightning") after = decodeLightningCursor(req.cursor);
+      else ({ keyset: after, offset: startOffset } = decodeCursor(req.cursor, fingerprint()));
     } catch (e) {
       throw invalid("cursor", (e as Error).message);
     }
@@ -180,7 +197,7 @@ export async function planFetch(
     keyMatch(filter.pattern).kind === "exact" &&
     !filter.created &&
     !filter.updated &&
-    afterSeq === undefined &&
+    after === undefined &&
     !req.offset;
   const prefetched = plain ? lookaheadItem(principal, collection.id, filter.pattern!) : undefined;
   return {
@@ -189,12 +206,12 @@ export async function planFetch(
     meta: req.meta ?? false,
     keysOnly: req.keys_only ?? false,
     single: plain,
-    stream: (signal) =>
+    stream: (signal, options) =>
       counted(
         prefetched !== undefined
           ? itemAsStream(prefetched)
           : streamItems(sql, collection.id, filter, {
-              afterSeq,
+              after,
               offset: req.offset,
               limit,
               maxBytes: page.maxBytes,
@@ -202,17 +219,49 @@ export async function planFetch(
               batchBytes: env.STREAM_BATCH_BYTES,
               signal,
               keysOnly: req.keys_only,
+              wire: options?.wire,
             }),
         caller.counters?.read,
       ),
+    ...(sql.copyOut &&
+    prefetched === undefined &&
+    filter.pattern === undefined &&
+    !filter.created &&
+    !filter.updated &&
+    after === undefined &&
+    !req.offset &&
+    limit === undefined &&
+    page.maxBytes === undefined &&
+    !req.keys_only &&
+    !req.meta
+      ? {
+          copy: (signal: AbortSignal | undefined, framing: { separator: string; after?: string }) =>
+            copyItemTexts(sql, collection.id, {
+              rows: env.STREAM_BATCH_SIZE * COPY_STATEMENT_FACTOR,
+              statementBytes: env.STREAM_BATCH_BYTES * COPY_STATEMENT_FACTOR,
+              pieceBytes: COPY_PIECE_BYTES,
+              ...framing,
+              signal,
+              onItems: caller.counters?.read,
+            }),
+        }
+      : {}),
     nextCursor(end) {
-      if (!end.hasMore || end.lastSeq === null) return null;
+      if (!end.hasMore || end.next === null) return null;
       return dialect === "lightning"
-        ? encodeLightningCursor(end.lastSeq)
-        : encodeCursor({ afterSeq: end.lastSeq, offset: startOffset + end.count }, fingerprint());
+        ? encodeLightningCursor(end.next)
+        : encodeCursor({ keyset: end.next, offset: startOffset + end.count }, fingerprint());
     },
   };
 }
+
+/**
+ * A COPY statement reads up to this many times STREAM_BATCH_SIZE items and about as many times
+ * STREAM_BATCH_BYTES: its rows are framed as they arrive (its memory is a piece's, COPY_PIECE_BYTES),
+ * and each statement costs a round trip and a plan, during which nothing is sent.
+ */
+const COPY_STATEMENT_FACTOR = 4;
+const COPY_PIECE_BYTES = 256 * 1024;
 
 /** How many items match a key pattern and time filters (SPEC §9.5), read as a GET would be; no value is read. */
 export async function countMatching(

@@ -3,6 +3,7 @@ import type { Sql } from "../db.js";
 import { keyMatch } from "./patterns.js";
 import { withoutTopLevelMember } from "./json-text.js";
 import type { TimeRange } from "./time-filters.js";
+import type { ItemPosition, Keyset, PendingRows } from "./cursor.js";
 
 // The item store (SPEC §1, §3): set-based SQL only, JSON values kept as the text that was written.
 // Shared by the REST routes, the tRPC procedures and the Lightning dialect (SPEC §5).
@@ -17,6 +18,11 @@ export interface ItemFilter {
 
 /** An item as read from the database: value is the stored JSON text, timestamps ISO UTC with microseconds. */
 export interface ItemRow {
+  /**
+   * Only from streamItems with `wire`: the item's JSON text as GET /collections/{name} writes it
+   * (itemWireSql); such a row has its seq, but not (or not always) its other fields.
+   */
+  wire?: string;
   key: string;
   value: string;
   created: string;
@@ -103,8 +109,8 @@ export function filterSql(collectionId: string, filter: ItemFilter): Prisma.Sql 
 const DEFAULT_BATCH_BYTES = 2 * 1024 * 1024;
 
 export interface StreamOptions {
-  /** Keyset position: only items with a greater sequence number (from a cursor). */
-  afterSeq?: string;
+  /** Keyset: only items after this position, and the rows still owed below it (from a cursor). */
+  after?: Keyset;
   /** Skip this many matching items first. */
   offset?: number;
   /** At most this many items in all. */
@@ -119,29 +125,42 @@ export interface StreamOptions {
   signal?: AbortSignal;
   /** Keys only (SPEC §9.5): rows come with value "" and the values are not read. */
   keysOnly?: boolean;
+  /** Rows come with `wire` (ItemRow.wire, itemWireSql) and seq; their other ItemRow fields are not read. */
+  wire?: boolean;
 }
 
 export interface StreamEnd {
   /** Items yielded. */
   count: number;
-  /** Sequence number of the last item yielded (the keyset position for a cursor), or null. */
-  lastSeq: string | null;
+  /** Where the next page starts (a cursor's keyset) when `hasMore`, else null. */
+  next: Keyset | null;
   /** True when `limit` (or `maxBytes`) stopped the stream and more items match. */
   hasMore: boolean;
   /** True when the signal stopped the stream. */
   aborted: boolean;
 }
 
+/** A streamed row: an ItemRow with its insertion position's transaction id and the running value bytes. */
+type StreamRow = ItemRow & { ins: string; run: string };
+
+const ORIGIN: ItemPosition = { xid: "0", seq: "0" };
+
 /**
- * Matching items in insertion order, as batches of at most batchSize rows and about batchBytes of values,
- * read with a keyset on the sequence number. Returns (as the generator's return value) where it stopped
- * and whether more match.
+ * Matching items in insertion order, (ins_xid, seq), as batches of at most batchSize rows and about
+ * batchBytes of values, read with a keyset. Returns (as the generator's return value) where it stopped,
+ * whether more match, and where the next page starts.
  *
- * One stream covers the items that existed when its first batch was read, less those deleted since,
- * with their values as they are when their batch is read: without that bound, a key deleted and
- * written again mid-stream would come twice in one response (it gets a new sequence number). Upserts
- * serialize per collection (upsertItems), so no lower sequence number commits after the bound. A
- * cursor only carries the position, so the next page also sees what was written in between.
+ * Writers of new keys take no lock in common, so a transaction may commit after a reader has passed its
+ * position. Each read therefore notes the transactions running at its snapshot (pg_current_snapshot), and
+ * a cursor carries those below its position as pending: the next page reads their rows first, once they
+ * have committed. So no page skips an item that commits late, and none repeats one (a pending
+ * transaction's rows were invisible to every earlier page).
+ *
+ * One stream covers the items that existed when its first batch of newer items was read, less those
+ * deleted since, with their values as they are when their batch is read: it stops at the last position
+ * then (the bound) and leaves out the transactions then running, whose rows are owed to the next page.
+ * Without that, a key deleted and written again mid-stream would come twice in one response (it gets a
+ * new position).
  */
 export async function* streamItems(
   sql: Sql,
@@ -154,60 +173,167 @@ export async function* streamItems(
   const prepare = keyMatch(filter.pattern).kind === "exact";
   const { limit, signal } = options;
   const maxBytes = options.maxBytes ?? Infinity;
-  // The first batch reads the bound in the same statement; the later ones reuse it.
-  let bound: Prisma.Sql = Prisma.sql`(SELECT max(seq) FROM items WHERE collection_id = ${collectionId}::uuid)`;
-  let boundKnown = false;
-  let after = options.afterSeq ?? "0";
+  const after = options.after?.position ?? ORIGIN;
+  let pending = options.after?.pending ?? [];
+  /** Pending transactions found still running: owed to the next page as they were. */
+  const heldBack: PendingRows[] = [];
   let skip = options.offset ?? 0;
   let count = 0;
   let bytes = 0;
-  let lastSeq: string | null = null;
-  for (;;) {
-    if (signal?.aborted) return { count, lastSeq, hasMore: false, aborted: true };
+  let position = after;
+  // Known after the first batch of newer items: the last position then, and the transactions then running.
+  let bound: ItemPosition | null = null;
+  let running: string[] = [];
+  const stop = (hasMore: boolean): StreamEnd => {
+    if (!hasMore) return { count, next: null, hasMore, aborted: false };
+    const owed = new Map<string, PendingRows>();
+    for (const p of [...heldBack, ...pending]) owed.set(p.xid, p);
+    for (const x of running) {
+      if (!owed.has(x) && BigInt(x) < BigInt(position.xid)) owed.set(x, { xid: x, after: "0" });
+    }
+    return { count, next: { position, pending: [...owed.values()] }, hasMore, aborted: false };
+  };
+  /** The next batch's size in rows (one more than needed: a probe) and bytes, or how much is left. */
+  const sizes = () => {
     // Once the limit or the byte budget is reached, one more row (a probe) tells whether more items match.
     const remaining = bytes >= maxBytes ? 0 : limit === undefined ? Infinity : limit - count;
     const take = Math.min(options.batchSize, remaining + 1);
     const budget =
       remaining === 0 ? 1 : Math.min(options.batchBytes ?? DEFAULT_BATCH_BYTES, maxBytes - bytes);
-    // `run` is the value bytes up to and including the row: a row is sent while the bytes before it are
-    // under the budget, so the first row always is. octet_length reads a stored value's size without
-    // decompressing it, and rows past the budget are never sent.
-    // Every column costs the driver a parse per row: `bound` comes with the first batch only.
-    const rows = await sql.query<ItemRow & { bound?: string; run: string }>(
-      Prisma.sql`
-      SELECT key, value, created, updated, seq, version, expires, run::text AS run${boundKnown ? Prisma.empty : Prisma.sql`, ${bound}::text AS bound`} FROM (
-        SELECT page.*, sum(page.len) OVER (ORDER BY page.n ROWS UNBOUNDED PRECEDING) AS run
-        FROM (
-          SELECT ${Prisma.raw(shieldedText("key"))} AS key, ${options.keysOnly ? Prisma.sql`''` : Prisma.sql`value`} AS value,
-            ${isoUtc("created")} AS created, ${isoUtc("updated")} AS updated, seq AS n, seq::text AS seq,
-            version::text AS version, ${isoUtc("expires")} AS expires,
-            ${options.keysOnly ? Prisma.sql`octet_length(key)` : Prisma.sql`octet_length(value)`} AS len
-          FROM items
-          WHERE ${where} AND seq > ${after}::bigint AND seq <= ${bound}
-          ORDER BY items.seq
-          LIMIT ${take} OFFSET ${skip}) AS page) AS counted
-      WHERE counted.run - counted.len < ${budget}::bigint
-      ORDER BY counted.n`,
-      { prepare },
-    );
-    skip = 0;
-    if (!boundKnown && rows.length > 0) {
-      bound = Prisma.sql`${rows[0]!.bound}::bigint`;
-      boundKnown = true;
-    }
+    return { remaining, take, budget };
+  };
+  const columns = Prisma.sql`${Prisma.raw(shieldedText("key"))} AS key, ${options.keysOnly ? Prisma.sql`''` : Prisma.sql`value`} AS value,
+            ${isoUtc("created")} AS created, ${isoUtc("updated")} AS updated, ins_xid AS nx, seq AS ns, seq::text AS seq,
+            ins_xid::text AS ins, version::text AS version, ${isoUtc("expires")} AS expires,
+            ${options.keysOnly ? Prisma.sql`octet_length(key)` : Prisma.sql`octet_length(value)`} AS len${
+              options.wire ? Prisma.sql`, ${itemWireSql(options.keysOnly)} AS wire` : Prisma.empty
+            }`;
+  // `run` is the value bytes up to and including the row: a row is sent while the bytes before it are
+  // under the budget, so the first row always is. octet_length reads a stored value's size without
+  // decompressing it, and rows past the budget are never sent.
+  const budgeted = (page: Prisma.Sql, budget: number) => Prisma.sql`
+      SELECT ${options.wire ? Prisma.sql`key, wire` : Prisma.sql`key, value, created, updated, version, expires`}, seq, ins, nx, ns, run::text AS run FROM (
+        SELECT page.*, sum(page.len) OVER (ORDER BY page.nx, page.ns ROWS UNBOUNDED PRECEDING) AS run
+        FROM (${page}) AS page) AS counted
+      WHERE counted.run - counted.len < ${budget}::bigint`;
+  const take1 = (rows: StreamRow[], remaining: number, budget: number) => {
     const cut = rows.length > 0 && Number(rows[rows.length - 1]!.run) >= budget;
     const hasMore = rows.length > remaining;
     // The rows are ItemRows (their extra columns ride along unread).
-    const batch: ItemRow[] = hasMore ? rows.slice(0, remaining) : rows;
+    const batch: StreamRow[] = hasMore ? rows.slice(0, remaining) : rows;
     if (batch.length > 0) {
       count += batch.length;
       bytes += Number(rows[batch.length - 1]!.run);
-      lastSeq = after = batch[batch.length - 1]!.seq;
+    }
+    return { cut, hasMore, batch };
+  };
+
+  // The pending rows first: they are below every newer position.
+  while (pending.length > 0) {
+    if (signal?.aborted) return { count, next: null, hasMore: false, aborted: true };
+    const { remaining, take, budget } = sizes();
+    const found = await sql.query<StreamRow & { running: string }>(Prisma.sql`
+      SELECT m.running, c.* FROM (
+        SELECT array_to_json(array(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x))::text AS running) AS m
+      LEFT JOIN LATERAL (${budgeted(
+        Prisma.sql`
+          SELECT r.* FROM json_array_elements(${JSON.stringify(pending.map((p) => [p.xid, p.after]))}::json) AS p(e)
+          CROSS JOIN LATERAL (
+            SELECT ${columns} FROM items
+            WHERE ${where} AND ins_xid = (p.e->>0)::bigint AND seq > (p.e->>1)::bigint
+            ORDER BY items.seq LIMIT ${take}) AS r
+          ORDER BY r.nx, r.ns LIMIT ${take}`,
+        budget,
+      )}) AS c ON true
+      ORDER BY c.nx, c.ns`);
+    const stillRunning = new Set(JSON.parse(found[0]!.running) as string[]);
+    const rows = found.filter((r) => r.key !== null);
+    const { cut, hasMore, batch } = take1(rows, remaining, budget);
+    if (batch.length > 0) yield batch;
+    if (!hasMore && !cut && rows.length < take) {
+      // Every committed pending row has been read; the running transactions stay owed.
+      heldBack.push(...pending.filter((p) => stillRunning.has(p.xid)));
+      pending = [];
+      break;
+    }
+    const last = batch[batch.length - 1];
+    if (last !== undefined) {
+      const lastXid = BigInt(last.ins);
+      pending = pending.flatMap((p) => {
+        const x = BigInt(p.xid);
+        if (x === lastXid) return [{ xid: p.xid, after: last.seq }];
+        return x > lastXid || stillRunning.has(p.xid) ? [p] : [];
+      });
+    }
+    if (hasMore) return stop(true);
+  }
+
+  for (;;) {
+    if (signal?.aborted) return { count, next: null, hasMore: false, aborted: true };
+    const { remaining, take, budget } = sizes();
+    // The first batch reads the bound and the running transactions in the same statement (snapshot).
+    const first: boolean = bound === null;
+    const upTo: Prisma.Sql = first
+      ? Prisma.sql`(SELECT ins_xid, seq FROM items WHERE collection_id = ${collectionOf(collectionId)}
+                    ORDER BY ins_xid DESC, seq DESC LIMIT 1)`
+      : Prisma.sql`(${bound!.xid}::bigint, ${bound!.seq}::bigint)`;
+    const rows: (StreamRow & { bound?: string; running?: string })[] = await sql.query(
+      Prisma.sql`
+      SELECT ${
+        // Every column costs the driver a parse per row: a row of `wire` needs only its position.
+        options.wire ? Prisma.sql`counted.wire, counted.seq, counted.ins, counted.run` : Prisma.sql`counted.*`
+      }${
+        first
+          ? Prisma.sql`, (SELECT ins_xid || '.' || seq FROM items WHERE collection_id = ${collectionOf(collectionId)}
+                         ORDER BY ins_xid DESC, seq DESC LIMIT 1) AS bound,
+                       (SELECT array_to_json(array(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x))::text) AS running`
+          : Prisma.empty
+      } FROM (${budgeted(
+        Prisma.sql`
+          SELECT ${columns} FROM items
+          WHERE ${where} AND (ins_xid, seq) > (${position.xid}::bigint, ${position.seq}::bigint)
+            AND (ins_xid, seq) <= ${upTo}
+            ${first ? Prisma.empty : Prisma.sql`AND ins_xid <> ALL(${`{${running.join(",")}}`}::bigint[])`}
+          ORDER BY items.ins_xid, items.seq
+          LIMIT ${take} OFFSET ${skip}`,
+        budget,
+      )}) AS counted
+      ORDER BY counted.nx, counted.ns`,
+      { prepare },
+    );
+    skip = 0;
+    if (first) {
+      if (rows.length === 0) return stop(false);
+      const [x, s]: string[] = rows[0]!.bound!.split(".");
+      bound = { xid: x!, seq: s! };
+      running = JSON.parse(rows[0]!.running!) as string[];
+    }
+    const { cut, hasMore, batch } = take1(rows, remaining, budget);
+    if (batch.length > 0) {
+      const last = batch[batch.length - 1]!;
+      position = { xid: last.ins, seq: last.seq };
       yield batch;
     }
-    if (hasMore) return { count, lastSeq, hasMore: true, aborted: false };
-    if (!cut && rows.length < take) return { count, lastSeq, hasMore: false, aborted: false };
+    if (hasMore) return stop(true);
+    if (!cut && rows.length < take) return stop(false);
   }
+}
+
+/**
+ * An item's JSON text as written by GET /collections/{name} (itemJsonPieces without `_meta`), or with
+ * `keysOnly` its key's JSON string, built by the database from the columns of `items`: the driver then
+ * reads one text per row instead of one per column, and the writer joins them as they are (bench: stream).
+ * PostgreSQL's to_json escapes a text as JSON.stringify does (`"`, `\`, control characters; lowercase
+ * \u00xx), so keys come out byte for byte alike; the value is the stored text. The text starts with `{"`
+ * or `"`, never with U+FEFF, so it needs no shielding from PGlite's decoder (shieldedText).
+ */
+export function itemWireSql(keysOnly = false): Prisma.Sql {
+  if (keysOnly) return Prisma.raw(`to_json(key)::text`);
+  const iso = (c: string) => `to_char("${c}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+  return Prisma.raw(
+    `'{"key":' || to_json(key)::text || ',"value":' || value || ',"created":"' || ${iso("created")} || ` +
+      `'","updated":"' || ${iso("updated")} || '","version":' || version::text || '}'`,
+  );
 }
 
 /**
@@ -297,14 +423,6 @@ export const UPSERT_CHUNK = 1000;
 const utcText = (expr: string) =>
   Prisma.raw(`to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
 
-/**
- * The per-collection writer lock. It serializes the writers that insert new keys into one collection, so
- * that sequence numbers commit in order and a keyset cursor never skips a row that commits late. Writes
- * that only update existing keys do not take it (an update keeps the item's sequence number).
- */
-const collectionLock = (collectionId: string) =>
-  Prisma.sql`pg_advisory_xact_lock(7301, hashtext(${collectionId}))`;
-
 /** This transaction's id as a bigint (assigning one if it has none yet). */
 const currentXid = Prisma.sql`pg_current_xact_id()::text::bigint`;
 
@@ -379,12 +497,11 @@ export function upsertItems(
 }
 
 /**
- * The CTEs `held` and `locked` that take a write's locks, in the one order every writer uses: the
- * existing rows of `rows` (a query with a column `k`) in key order, tombstones included, then the
- * collection lock when a key is new (absent, or a tombstone or expired: it gets a new sequence number).
- * `held` has the columns of `rows` (carried along, so that no join of two CTEs is needed after: the
- * planner has no statistics for them and plans such a join as nested loops, a million key comparisons
- * for a thousand items), whether the key's row exists, and its live version (null when absent or not live).
+ * The CTE `held` that takes a write's locks: the existing rows of `rows` (a query with a column `k`) in
+ * key order, tombstones included, the one order every writer uses. It has the columns of `rows` (carried
+ * along, so that no join of two CTEs is needed after: the planner has no statistics for them and plans
+ * such a join as nested loops, a million key comparisons for a thousand items), whether the key's row
+ * exists, and its live version (null when absent or not live).
  */
 function lockCtes(collectionId: string, rows: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`held AS MATERIALIZED (
@@ -393,21 +510,19 @@ function lockCtes(collectionId: string, rows: Prisma.Sql): Prisma.Sql {
            LEFT JOIN LATERAL (
              SELECT true AS present, i.version, ${liveSql("i")} AS live FROM items i
              WHERE i.collection_id = ${collectionOf(collectionId)} AND i.key = s.k
-             FOR NO KEY UPDATE) AS e ON true),
-         locked AS MATERIALIZED (
-           SELECT ${collectionLock(collectionId)} IS NULL AS done
-           FROM (SELECT bool_or(live_version IS NULL) AS any_new FROM held) AS h WHERE h.any_new)`;
+             FOR NO KEY UPDATE) AS e ON true)`;
 }
 
 /**
  * One statement for at most UPSERT_CHUNK items (`base`: the index of its first item in the request).
  *
  * The keys that exist are locked first, in key order (so that concurrent writers of overlapping keys
- * cannot deadlock each other, and a concurrent delete cannot make one of them new again); the collection
- * lock is taken only when a key is new, so that writers that only update run in parallel. The timestamp
- * and the transaction id are read after the locks. `held` is read whole (an aggregate) before the
- * collection lock: a CTE is filled as it is read, and `LIMIT 1` there would take the collection lock at
- * the first new key, with later rows still to lock (a lock cycle with a writer holding one of those rows).
+ * cannot deadlock each other, and a concurrent delete cannot make one of them new again); new keys are
+ * inserted in key order too, for the same reason (an insert waits for a concurrent insert of the same
+ * key). Writers of new keys take no lock in common: a key that gets a position (absent, or a tombstone
+ * or expired) gets this transaction's id as its ins_xid and a sequence number drawn in the request's
+ * order, and readers that pass a running transaction's position come back for it (streamItems). The
+ * timestamp and the transaction id are read after the locks.
  *
  * Change order (item_changes, SPEC §9.3). A change's position is (xid, version). Locking a row gives a
  * transaction its id, so a writer may hold an id smaller than that of the writer of the row it waited
@@ -418,6 +533,78 @@ function lockCtes(collectionId: string, rows: Prisma.Sql): Prisma.Sql {
  * concurrent writer created meanwhile makes the statement fail with 40001 (item_write_conflict) and run
  * again: its condition and its "created" were decided on a state that no longer holds.
  */
+/**
+ * upsertChunk for items without conditions (the common write): no lookup first. Rows are inserted in key
+ * order, and ON CONFLICT locks each existing row as it reaches it, so writers still lock in key order
+ * (no deadlock); whether an item is new is read from the written row (its `created` is this request's).
+ * A new key's version and sequence number are drawn in the request's order; an existing key's version is
+ * drawn in the update, after its row lock, so that per key versions follow commit order (SPEC §9.3).
+ */
+async function upsertPlainChunk(
+  sql: Sql,
+  collectionId: string,
+  items: NewItem[],
+  options: UpsertOptions,
+): Promise<UpsertOutcome> {
+  const [row] = await sql.query<{
+    ts: string;
+    total: number;
+    created: number;
+    rows: string | null;
+  }>(Prisma.sql`
+    WITH stamp AS MATERIALIZED (
+           SELECT coalesce(${options.timestamp ?? null}::timestamptz, clock_timestamp()) AS ts, ${currentXid} AS xid,
+                  (SELECT default_ttl_seconds FROM collections WHERE id = ${collectionId}::uuid) AS default_ttl),
+         numbered AS MATERIALIZED (
+           SELECT array(SELECT n FROM (SELECT nextval('item_versions') AS n FROM generate_series(1, ${items.length}::int)) AS drawn ORDER BY n) AS versions,
+                  array(SELECT n FROM (SELECT nextval('items_seq_seq') AS n
+                                       FROM generate_series(1, ${items.length}::int)) AS drawn ORDER BY n) AS seqs
+           FROM stamp),
+         written AS (
+           INSERT INTO items AS i (collection_id, key, value, created, updated, version, xid, ins_xid, seq, expires)
+           SELECT ${collectionId}::uuid, t.k, t.v, stamp.ts, stamp.ts, numbered.versions[t.ord], stamp.xid, stamp.xid,
+                  numbered.seqs[t.ord], stamp.ts + stamp.default_ttl * interval '1 second'
+           FROM ${inputRows(items)} CROSS JOIN stamp CROSS JOIN numbered
+           ORDER BY t.k COLLATE "C"
+           ON CONFLICT (collection_id, key) DO UPDATE
+             SET value = EXCLUDED.value, updated = EXCLUDED.updated, version = nextval('item_versions'),
+                 xid = greatest(i.xid, EXCLUDED.xid), expires = EXCLUDED.expires,
+                 created = CASE WHEN ${liveSql("i")} THEN i.created ELSE EXCLUDED.created END,
+                 ins_xid = CASE WHEN ${liveSql("i")} THEN i.ins_xid ELSE EXCLUDED.ins_xid END,
+                 seq = CASE WHEN ${liveSql("i")} THEN i.seq ELSE EXCLUDED.seq END
+           RETURNING i.key, i.value, i.version, i.xid, i.created, i.updated, i.expires),
+         logged AS (
+           INSERT INTO item_changes (collection_id, xid, version, key, kind, value, at)
+           SELECT ${collectionId}::uuid, w.xid, w.version, w.key, 'put', w.value, w.updated
+           FROM written w)
+    SELECT ${utcText("stamp.ts")} AS ts, counts.total, counts.created,
+           ${
+             options.rows
+               ? Prisma.sql`(SELECT json_agg(json_build_array(w.key, w.version::text, ${utcText("w.created")}, ${utcText("w.updated")},
+                   ${utcText("w.expires")}, w.created = stamp.ts)) FROM written w)::text`
+               : Prisma.sql`NULL::text`
+           } AS rows
+    FROM stamp, (SELECT count(*)::int AS total, (count(*) FILTER (WHERE w.created = (SELECT ts FROM stamp)))::int AS created
+                 FROM written w) AS counts`);
+  const outcome: UpsertOutcome = {
+    written: row!.total,
+    created: row!.created,
+    timestamp: row!.ts,
+    failed: [],
+  };
+  if (options.rows) {
+    // A single item (PUT) asks for its row: the order of several would be key order, not the request's.
+    const byKey = new Map(
+      (JSON.parse(row!.rows ?? "[]") as [string, string, string, string, string | null, boolean][]).map(
+        ([key, version, created, updated, expires, isNew]) =>
+          [key, { key, version, created, updated, expires, isNew }] as const,
+      ),
+    );
+    outcome.rows = items.map((it) => byKey.get(it.key)!);
+  }
+  return outcome;
+}
+
 async function upsertChunk(
   sql: Sql,
   collectionId: string,
@@ -425,6 +612,7 @@ async function upsertChunk(
   base: number,
   options: UpsertOptions,
 ): Promise<UpsertOutcome> {
+  if (!hasConditions(items)) return upsertPlainChunk(sql, collectionId, items, options);
   const [row] = await sql.query<{
     ts: string;
     total: number;
@@ -437,9 +625,21 @@ async function upsertChunk(
          stamp AS MATERIALIZED (
            SELECT coalesce(${options.timestamp ?? null}::timestamptz, clock_timestamp()) AS ts, ${currentXid} AS xid,
                   (SELECT default_ttl_seconds FROM collections WHERE id = ${collectionId}::uuid) AS default_ttl
-           FROM (SELECT count(*) FROM held, locked) AS after_locks),
+           FROM (SELECT count(*) FROM held) AS after_locks),
+         -- Numbers drawn after the locks, sorted, so that the n-th item of the request gets the n-th: its
+         -- version, and its sequence number when it gets a new position. Items are then inserted in key
+         -- order (no deadlock between writers), yet versions and places follow the request's order.
+         numbered AS MATERIALIZED (
+           SELECT array(SELECT n FROM (SELECT nextval('item_versions') AS n FROM held) AS drawn ORDER BY n) AS versions,
+                  array(SELECT n FROM (SELECT nextval('items_seq_seq') AS n
+                                       FROM held WHERE live_version IS NULL) AS drawn ORDER BY n) AS seqs
+           FROM stamp),
          decided AS MATERIALIZED (
            SELECT h.k, h.v, h.ord, h.present, h.live_version,
+                  (SELECT versions FROM numbered)[row_number() OVER (ORDER BY h.ord)] AS new_version,
+                  CASE WHEN h.live_version IS NULL
+                       THEN (SELECT seqs FROM numbered)[row_number() OVER (PARTITION BY h.live_version IS NULL ORDER BY h.ord)]
+                       ELSE 0 END AS new_seq,
                   CASE WHEN h.ifa THEN h.live_version IS NULL
                        WHEN h.ifv IS NOT NULL THEN h.live_version IS NOT DISTINCT FROM h.ifv
                        ELSE true END AS ok,
@@ -448,16 +648,21 @@ async function upsertChunk(
                        ELSE stamp.ts + stamp.default_ttl * interval '1 second' END AS expires
            FROM held h CROSS JOIN stamp),
          written AS (
-           INSERT INTO items AS i (collection_id, key, value, created, updated, version, xid, expires)
-           SELECT ${collectionId}::uuid, d.k, d.v, stamp.ts, stamp.ts, nextval('item_versions'), stamp.xid, d.expires
+           INSERT INTO items AS i (collection_id, key, value, created, updated, version, xid, ins_xid, seq, expires)
+           SELECT ${collectionId}::uuid, d.k, d.v, stamp.ts, stamp.ts, d.new_version, stamp.xid, stamp.xid,
+                  d.new_seq, d.expires
            FROM decided d CROSS JOIN stamp
            WHERE d.ok
-           ORDER BY d.ord
+           ORDER BY d.k COLLATE "C"
            ON CONFLICT (collection_id, key) DO UPDATE
-             SET value = EXCLUDED.value, updated = EXCLUDED.updated, version = nextval('item_versions'),
+             SET value = EXCLUDED.value, updated = EXCLUDED.updated, version = EXCLUDED.version,
                  xid = greatest(i.xid, EXCLUDED.xid), expires = EXCLUDED.expires,
                  created = CASE WHEN ${liveSql("i")} THEN i.created ELSE EXCLUDED.created END,
-                 seq = CASE WHEN ${liveSql("i")} THEN i.seq ELSE nextval(pg_get_serial_sequence('items', 'seq')) END
+                 ins_xid = CASE WHEN ${liveSql("i")} THEN i.ins_xid ELSE EXCLUDED.ins_xid END,
+                 -- A key found live that expired since keeps no number of its own (0): it draws one now.
+                 seq = CASE WHEN ${liveSql("i")} THEN i.seq
+                            WHEN EXCLUDED.seq > 0 THEN EXCLUDED.seq
+                            ELSE nextval('items_seq_seq') END
            RETURNING i.key, i.value, i.version, i.xid, i.created, i.updated, i.expires, (i.xmax = 0) AS inserted),
          logged AS (
            INSERT INTO item_changes (collection_id, xid, version, key, kind, value, at)
@@ -502,9 +707,9 @@ async function upsertChunk(
 }
 
 /**
- * The items written inside the caller's transaction `tx` (any number): the locks of every item first, in
- * the same order as upsertChunk takes them (the existing keys in key order, then the collection lock when
- * a key is new), so that the two never wait on each other in a cycle, then a statement per chunk. May
+ * The items written inside the caller's transaction `tx` (any number): the locks of every existing item
+ * first, in the same order as upsertChunk takes them (key order), so that the two never wait on each
+ * other in a cycle, then a statement per chunk. May
  * throw 40001 or 40P01 (see upsertChunk): the caller's transaction must then be rolled back, and may run again.
  */
 export async function upsertItemsIn(
@@ -517,7 +722,7 @@ export async function upsertItemsIn(
     const keys = JSON.stringify(items.map((it) => it.key));
     const [stamp] = await tx.query<{ ts: string }>(Prisma.sql`
       WITH ${lockCtes(collectionId, Prisma.sql`SELECT k FROM json_array_elements_text(${keys}::json) AS k`)}
-      SELECT ${utcText("clock_timestamp()")} AS ts FROM (SELECT count(*) FROM held, locked) AS after_locks`);
+      SELECT ${utcText("clock_timestamp()")} AS ts FROM (SELECT count(*) FROM held) AS after_locks`);
     options = { ...options, timestamp: options.timestamp ?? stamp!.ts };
   }
   const total: UpsertOutcome = { written: 0, created: 0, timestamp: "", failed: [] };
@@ -540,7 +745,7 @@ export interface DeleteOptions {
 }
 
 /**
- * The CTEs `stamp` and `gone` of a deletion: the rows of `held` (a CTE of their collection_id and seq,
+ * The CTEs `stamp` and `gone` of a deletion: the rows of `held` (a CTE of their collection_id and key,
  * locked) made tombstones (value null, expired now), each with a new version and the position rule of
  * upsertChunk; and `logged`, which records them in the change log as `kind`. `delete` takes live rows
  * only, `expire` (the sweep, server/services/sweep.ts) expired ones only. Whether `held` is empty or
@@ -554,9 +759,9 @@ export const tombstoneCtes = (kind: "delete" | "expire") =>
       UPDATE items i SET value = NULL, expires = stamp.ts, version = nextval('item_versions'),
              xid = greatest(i.xid, stamp.xid)
       FROM stamp, held
-      WHERE i.collection_id = held.collection_id AND i.seq = held.seq AND i.value IS NOT NULL
+      WHERE i.collection_id = held.collection_id AND i.key = held.key AND i.value IS NOT NULL
         ${kind === "delete" ? Prisma.sql`AND ${liveSql("i")}` : Prisma.sql`AND NOT ${liveSql("i")}`}
-      RETURNING i.collection_id, i.key, i.seq, i.version, i.xid, stamp.ts),
+      RETURNING i.collection_id, i.key, i.ins_xid, i.seq, i.version, i.xid, stamp.ts),
     logged AS (
       INSERT INTO item_changes (collection_id, xid, version, key, kind, value, at)
       SELECT g.collection_id, g.xid, g.version, g.key, ${kind}::"ChangeKind", NULL, g.ts FROM gone g)`;
@@ -576,26 +781,31 @@ export async function* deleteItemsBatches(
   options: DeleteOptions,
 ): AsyncGenerator<string[], { count: number; aborted: boolean }, void> {
   const where = filterSql(collectionId, filter);
+  // The last position when the call starts: items written after it (or by transactions then running,
+  // which are below it only when they began earlier) are left alone.
   const [{ max }] = (await sql.query<{ max: string }>(Prisma.sql`
-    SELECT coalesce(max(seq), 0)::text AS max FROM items WHERE collection_id = ${collectionId}::uuid`)) as [
-    { max: string },
-  ];
+    SELECT coalesce((SELECT ins_xid || '.' || seq FROM items WHERE collection_id = ${collectionOf(collectionId)}
+                     ORDER BY ins_xid DESC, seq DESC LIMIT 1), '0.0') AS max`)) as [{ max: string }];
+  const [maxXid, maxSeq] = max.split(".") as [string, string];
   let count = 0;
-  let after = "0";
+  let after = ["0", "0"];
   for (;;) {
     if (options.signal?.aborted) return { count, aborted: true };
     const [batch] = await retryConflicts(() =>
       sql.query<{ picked: number; last: string | null; deleted: string }>(Prisma.sql`
         WITH picked AS MATERIALIZED (
-               SELECT seq FROM items WHERE ${where} AND seq > ${after}::bigint AND seq <= ${max}::bigint
-               ORDER BY seq LIMIT ${options.batchSize}),
+               SELECT key, ins_xid, seq FROM items
+               WHERE ${where} AND (ins_xid, seq) > (${after[0]}::bigint, ${after[1]}::bigint)
+                 AND (ins_xid, seq) <= (${maxXid}::bigint, ${maxSeq}::bigint)
+               ORDER BY ins_xid, seq LIMIT ${options.batchSize}),
              held AS MATERIALIZED (
-               SELECT collection_id, seq FROM items
-               WHERE collection_id = ${collectionId}::uuid AND seq IN (SELECT seq FROM picked)
+               SELECT collection_id, key FROM items
+               WHERE collection_id = ${collectionOf(collectionId)} AND key IN (SELECT key FROM picked)
                ORDER BY key COLLATE "C" FOR NO KEY UPDATE),
              ${tombstoneCtes("delete")}
-        SELECT (SELECT count(*) FROM picked)::int AS picked, (SELECT max(seq) FROM picked)::text AS last,
-               (SELECT coalesce(json_agg(key ORDER BY seq), '[]'::json) FROM gone)::text AS deleted`),
+        SELECT (SELECT count(*) FROM picked)::int AS picked,
+               (SELECT ins_xid || '.' || seq FROM picked ORDER BY ins_xid DESC, seq DESC LIMIT 1) AS last,
+               (SELECT coalesce(json_agg(key ORDER BY ins_xid, seq), '[]'::json) FROM gone)::text AS deleted`),
     );
     const keys = JSON.parse(batch!.deleted) as string[];
     if (keys.length > 0) {
@@ -603,7 +813,7 @@ export async function* deleteItemsBatches(
       yield keys;
     }
     if (batch!.picked < options.batchSize || batch!.last === null) return { count, aborted: false };
-    after = batch!.last;
+    after = batch!.last.split(".");
   }
 }
 
@@ -621,7 +831,7 @@ export async function getItem(sql: Sql, collectionId: string, key: string): Prom
 /** streamItems' answer for an item already read (an exact key without other filters, offset or cursor). */
 export async function* itemAsStream(row: ItemRow | null): AsyncGenerator<ItemRow[], StreamEnd, void> {
   if (row) yield [row];
-  return { count: row ? 1 : 0, lastSeq: row?.seq ?? null, hasMore: false, aborted: false };
+  return { count: row ? 1 : 0, next: null, hasMore: false, aborted: false };
 }
 
 export interface DeleteOneOutcome {
@@ -645,11 +855,11 @@ export function deleteItem(
     const [row] = await sql.query<{ current: string | null; deleted: number }>(
       Prisma.sql`
       WITH cur AS MATERIALIZED (
-             SELECT collection_id, seq, version FROM items
+             SELECT collection_id, key, version FROM items
              WHERE collection_id = ${collectionOf(collectionId)} AND key = ${key} AND ${liveSql()}
              FOR NO KEY UPDATE),
            held AS MATERIALIZED (
-             SELECT collection_id, seq FROM cur
+             SELECT collection_id, key FROM cur
              WHERE ${ifVersion ?? null}::bigint IS NULL OR cur.version = ${ifVersion ?? null}::bigint),
            ${tombstoneCtes("delete")}
       SELECT (SELECT version::text FROM cur) AS current, (SELECT count(*) FROM gone)::int AS deleted`,

@@ -95,7 +95,7 @@ export async function expireItems(sql: Sql, batch: number): Promise<number> {
            SELECT id FROM collections WHERE id IN (SELECT collection_id FROM cand)
            ORDER BY id FOR KEY SHARE SKIP LOCKED),
          held AS MATERIALIZED (
-           SELECT i.collection_id, i.seq FROM items i
+           SELECT i.collection_id, i.key FROM items i
            JOIN cand ON cand.collection_id = i.collection_id AND cand.key = i.key
            WHERE i.collection_id IN (SELECT id FROM colls) AND i.value IS NOT NULL AND NOT ${liveSql("i")}
            ORDER BY i.collection_id, i.key COLLATE "C"

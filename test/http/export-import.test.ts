@@ -197,19 +197,30 @@ describe("GET /collections/{name}/export", () => {
       server,
       tenant,
       name,
-      Array.from({ length: 1200 }, (_, i) => ({
+      // More than one database read: a COPY reads 4 × STREAM_BATCH_SIZE (item-operations.ts), batches 1.
+      Array.from({ length: 2600 }, (_, i) => ({
         key: `k${i}`,
         valueJson: `{"filler":"${"x".repeat(500)}"}`,
       })),
     );
     const sql = server.services.db.sql;
     const original = sql.query;
+    const originalCopy = sql.copyOut;
     let batches = 0;
     sql.query = function (statement) {
-      if (statement.text.includes("ORDER BY items.seq") && ++batches === 2)
+      if (statement.text.includes("ORDER BY items.ins_xid, items.seq") && ++batches === 2)
         return Promise.reject(new Error("injected failure"));
       return original.call(sql, statement);
     } as typeof original;
+    // On a PostgreSQL server a whole collection is read with COPY (server/services/item-copy.ts).
+    if (originalCopy)
+      sql.copyOut = function (text) {
+        if (++batches === 2)
+          return (async function* () {
+            throw new Error("injected failure");
+          })();
+        return originalCopy.call(sql, text);
+      };
     try {
       const res = await fetch(`${server.url}/collections/${name}/export`, {
         headers: tenant.users.viewer.headers,
@@ -218,6 +229,7 @@ describe("GET /collections/{name}/export", () => {
       await expect(res.text()).rejects.toThrow();
     } finally {
       sql.query = original;
+      sql.copyOut = originalCopy;
     }
     expect(batches).toBe(2);
   });

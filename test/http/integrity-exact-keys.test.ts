@@ -26,7 +26,7 @@ const it = test
       SELECT encode(convert_to(key, 'UTF8'), 'hex') AS hex FROM items
       WHERE collection_id = (SELECT id FROM collections WHERE project_id = ${tenant.project.id}::uuid AND name = ${name})
         AND value IS NOT NULL
-      ORDER BY seq`;
+      ORDER BY ins_xid, seq`;
         return rows.map((r) => Buffer.from(r.hex, "hex").toString("utf8"));
       },
   )

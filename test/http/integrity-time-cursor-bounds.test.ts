@@ -28,8 +28,9 @@ const it = test
         const parts = Buffer.from(first.body.cursor as string, "base64url")
           .toString("utf8")
           .split(".");
-        expect(parts).toHaveLength(4); // 1.<seq>.<offset>.<fingerprint>, server/services/cursor.ts
-        return base64url(`1.${seq}.0.${parts[3]}`);
+        // 2.<ins_xid>.<seq>.<offset>.<fingerprint>.<pending>, server/services/cursor.ts
+        expect(parts).toHaveLength(6);
+        return base64url(`2.${parts[1]}.${seq}.0.${parts[4]}.`);
       },
   );
 
@@ -100,7 +101,7 @@ describe("10. a timestamp beyond year 9999 (after its offset) is 400", () => {
 
 describe("10. a cursor holding a number beyond bigint is 400", () => {
   it.for([beyondBigint, "9223372036854775808"])(
-    "REST GET /collections/c?cursor=<1.%s.0.fingerprint>: 400 naming cursor",
+    "REST GET /collections/c?cursor=<2.xid.%s.0.fingerprint.>: 400 naming cursor",
     async (seq, { server, tenant, collection: name, restCursorWith }) => {
       const cursor = await restCursorWith(seq);
       const r = await call(server, tenant.users.viewer, "GET", `/collections/${name}?cursor=${cursor}`);
@@ -158,9 +159,19 @@ describe("10. a cursor holding a number beyond bigint is 400", () => {
       server,
       tenant.users.viewer,
       "GET",
-      `/lightning/collections/${name}?cursor=${base64url("9223372036854775807")}`,
+      `/lightning/collections/${name}?cursor=${base64url("9223372036854775807.9223372036854775807")}`,
     );
     expect([200, 400], lightning.text).toContain(lightning.status);
     if (lightning.status === 200) expect(lightning.body).toEqual({ items: [], cursor: null });
+    // A cursor of before issue 13 (a sequence number alone) names a position among the items of then
+    // (ins_xid 0): every item written since comes after it.
+    const old = await call(
+      server,
+      tenant.users.viewer,
+      "GET",
+      `/lightning/collections/${name}?cursor=${base64url("9223372036854775807")}`,
+    );
+    expect(old.status, old.text).toBe(200);
+    expect(old.body.items.map((i: { key: string }) => i.key)).toEqual(["k1", "k2", "k3"]);
   });
 });

@@ -164,7 +164,7 @@ describe("point reads", () => {
     sql.query = function (statement: Prisma.Sql, options?: { prepare?: boolean }) {
       const result = original.call(sql, statement, options);
       // The item statement fails once its answer is back, as a failure on the wire would.
-      return statement.text.includes("ORDER BY items.seq")
+      return statement.text.includes("ORDER BY items.ins_xid, items.seq")
         ? result.then(() => Promise.reject(new Error("injected failure")))
         : result;
     } as typeof original;

@@ -129,19 +129,30 @@ describe("GET stream", () => {
   }) => {
     const sql = server.services.db.sql;
     const original = sql.query;
+    const originalCopy = sql.copyOut;
     let batches = 0;
     sql.query = function (statement) {
       // Fail the second batch of items, after the first has been sent.
-      if (statement.text.includes("ORDER BY items.seq") && ++batches === 2)
+      if (statement.text.includes("ORDER BY items.ins_xid, items.seq") && ++batches === 2)
         return Promise.reject(new Error("injected failure"));
       return original.call(sql, statement);
     } as typeof original;
+    // On a PostgreSQL server a whole collection is read with COPY (server/services/item-copy.ts).
+    if (originalCopy)
+      sql.copyOut = function (text) {
+        if (++batches === 2)
+          return (async function* () {
+            throw new Error("injected failure");
+          })();
+        return originalCopy.call(sql, text);
+      };
     try {
       const res = await fetch(`${server.url}/collections/${name}`, { headers: tenant.users.viewer.headers });
       expect(res.status).toBe(200);
       await expect(res.text()).rejects.toThrow();
     } finally {
       sql.query = original;
+      sql.copyOut = originalCopy;
     }
     expect(batches).toBe(2);
     expect(server.services.logs.some((l) => l.level === "error" && String(l.msg).includes("aborting"))).toBe(

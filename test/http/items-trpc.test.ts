@@ -116,7 +116,7 @@ describe("tRPC", () => {
     const arrived = new Promise<void>((resolve) => (firstArrived = resolve));
     let calls = 0;
     sql.query = async function (statement) {
-      if (statement.text.includes("ORDER BY items.seq") && ++calls === 3) await arrived;
+      if (statement.text.includes("ORDER BY items.ins_xid, items.seq") && ++calls === 3) await arrived;
       return original.call(sql, statement);
     } as typeof original;
     const keys: string[] = [];

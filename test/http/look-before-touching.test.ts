@@ -27,14 +27,20 @@ const it = test
   );
 it.override({ serverEnv: { DELETE_BATCH_SIZE: "3", STREAM_BATCH_SIZE: "4", MAX_AFFECTED_LIMIT: "50" } });
 
-/** The values the streamed item reads of `work` got from the database (their statement orders by items.seq). */
+/** The values the streamed item reads of `work` got from the database (their statement orders by items.ins_xid, items.seq). */
 async function valuesRead(sql: Sql, work: () => Promise<unknown>): Promise<string[]> {
   const original = sql.query;
   const values: string[] = [];
   sql.query = async function (statement, options) {
     const rows = await original.call(sql, statement, options);
-    if (statement.text.includes("ORDER BY items.seq"))
-      for (const row of rows as { value?: string }[]) values.push(row.value ?? "(none)");
+    if (statement.text.includes("ORDER BY items.ins_xid, items.seq"))
+      for (const row of rows as { value?: string; wire?: string }[]) {
+        // A row built as wire text by the database (GET): a keys-only read's is the key alone, a JSON
+        // string; an item's is an object holding its value.
+        if (row.value === undefined && row.wire !== undefined)
+          values.push(row.wire.startsWith('"') ? "" : row.wire);
+        else values.push(row.value ?? "(none)");
+      }
     return rows;
   } as typeof original;
   try {

@@ -69,9 +69,10 @@ describe("items service", () => {
       streamItems(services.db.sql, collectionId, filter, { batchSize: 5, offset: 2, limit: 10 }),
     );
     expect(page.batches.flat().map((r) => r.key)).toEqual(Array.from({ length: 10 }, (_, i) => `s${i + 2}`));
-    expect(page.end).toMatchObject({ count: 10, hasMore: true, lastSeq: rows[11]!.seq });
+    expect(page.end).toMatchObject({ count: 10, hasMore: true });
+    expect(page.end.next!.position.seq).toBe(rows[11]!.seq);
     const rest = await drain(
-      streamItems(services.db.sql, collectionId, filter, { batchSize: 5, afterSeq: page.end.lastSeq! }),
+      streamItems(services.db.sql, collectionId, filter, { batchSize: 5, after: page.end.next! }),
     );
     expect(rest.batches.flat().map((r) => r.key)).toEqual(Array.from({ length: 11 }, (_, i) => `s${i + 12}`));
     const exact = await drain(

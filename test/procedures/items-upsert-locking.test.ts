@@ -1,12 +1,11 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getItem, upsertItems, type NewItem } from "../../server/services/items.js";
-import { testEnv, usingPostgresServer } from "../support/env.js";
+import { getItem, upsertItems, upsertItemsIn, type NewItem } from "../../server/services/items.js";
+import { usingPostgresServer } from "../support/env.js";
 import { createTestServices, type TestServices } from "../support/services.js";
 import { createTenant, type Tenant } from "../support/tenant.js";
 
-// Writers of one collection (server/services/items.ts upsertChunk): those that insert new keys take the
-// collection lock, those that only update existing keys do not, and overlapping writers never deadlock.
+// Writers of one collection (server/services/items.ts upsertChunk): writers of new keys take no lock in
+// common (issue 13), only the rows they write, and overlapping writers never deadlock.
 
 let services: TestServices;
 let tenant: Tenant;
@@ -48,29 +47,32 @@ describe("upsert locking", () => {
   });
 
   it.runIf(usingPostgresServer())(
-    "an update of existing keys does not wait for the collection lock; an insert does",
+    "a writer of new keys does not wait for another transaction inserting new keys into the same collection",
     async () => {
       await upsertItems(services.db.sql, collectionId, items(["u1", "u2"], "first"));
-      const holder = new pg.Client({ connectionString: testEnv().DATABASE_URL });
-      await holder.connect();
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let holding!: () => void;
+      const held = new Promise<void>((r) => (holding = r));
+      // An open transaction that has written new keys of the collection and waits before committing.
+      const holder = services.db.sql.transaction(async (tx) => {
+        await upsertItemsIn(tx, collectionId, items(["h1", "h2"], "held"));
+        holding();
+        await gate;
+      });
+      await held;
       try {
-        await holder.query("BEGIN");
-        await holder.query("SELECT pg_advisory_xact_lock(7301, hashtext($1))", [collectionId]);
-        const update = await upsertItems(services.db.sql, collectionId, items(["u1", "u2"], "second"));
-        expect(update).toMatchObject({ written: 2, created: 0 });
-        let inserted = false;
-        const insert = upsertItems(services.db.sql, collectionId, items(["u1", "u3"], "third")).then(
-          () => (inserted = true),
-        );
-        await new Promise((r) => setTimeout(r, 300));
-        expect(inserted).toBe(false); // waits for the lock: u3 is new
-        await holder.query("COMMIT");
-        await insert;
-        expect(inserted).toBe(true);
+        const insert = await Promise.race([
+          upsertItems(services.db.sql, collectionId, items(["u1", "u3"], "third")),
+          new Promise((r) => setTimeout(() => r("waited"), 3000)),
+        ]);
+        expect(insert).toMatchObject({ written: 2, created: 1 }); // did not wait for the holder
       } finally {
-        await holder.end();
+        release();
+        await holder;
       }
       expect((await getItem(services.db.sql, collectionId, "u3"))!.value).toBe('"third"');
+      expect((await getItem(services.db.sql, collectionId, "h2"))!.value).toBe('"held"');
     },
   );
 });

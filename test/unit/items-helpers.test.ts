@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import * as getItems from "../../contracts/items/get-items.js";
-import { decodeCursor, encodeCursor } from "../../server/services/cursor.js";
+import {
+  decodeCursor,
+  decodeLightningCursor,
+  encodeCursor,
+  encodeLightningCursor,
+} from "../../server/services/cursor.js";
 import { keyMatch, keyProblem, patternProblem } from "../../server/services/patterns.js";
 import { microsToIso, parsePreciseInstant } from "../../contracts/instants.js";
 import { withMeta } from "../../server/services/items.js";
@@ -91,12 +96,49 @@ describe("key patterns", () => {
 
 describe("cursors", () => {
   it("round-trips and refuses other queries and garbage", () => {
-    const c = encodeCursor({ afterSeq: "42", offset: 10 }, "fp");
+    const keyset = {
+      position: { xid: "900", seq: "42" },
+      pending: [
+        { xid: "899", after: "0" },
+        { xid: "7", after: "40" },
+      ],
+    };
+    const c = encodeCursor({ keyset, offset: 10 }, "fp");
     expect(c).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeCursor(c, "fp")).toEqual({ afterSeq: "42", offset: 10 });
+    expect(decodeCursor(c, "fp")).toEqual({ keyset, offset: 10 });
+    const bare = encodeCursor(
+      { keyset: { position: { xid: "0", seq: "42" }, pending: [] }, offset: 3 },
+      "fp",
+    );
+    expect(decodeCursor(bare, "fp")).toEqual({
+      keyset: { position: { xid: "0", seq: "42" }, pending: [] },
+      offset: 3,
+    });
     expect(() => decodeCursor(c, "other")).toThrow(/different query/);
     expect(() => decodeCursor("not a cursor!", "fp")).toThrow();
     expect(() => decodeCursor(Buffer.from("1.x.1.fp").toString("base64url"), "fp")).toThrow();
+    expect(() => decodeCursor(Buffer.from("2.1.2.0.fp.3-x").toString("base64url"), "fp")).toThrow();
+    expect(() =>
+      decodeCursor(Buffer.from("2.1.99999999999999999999.0.fp.").toString("base64url"), "fp"),
+    ).toThrow();
+  });
+  it("reads a cursor issued before insertion positions (a sequence number only) as ins_xid 0", () => {
+    const old = Buffer.from("1.42.10.fp").toString("base64url");
+    expect(decodeCursor(old, "fp")).toEqual({
+      keyset: { position: { xid: "0", seq: "42" }, pending: [] },
+      offset: 10,
+    });
+    expect(decodeLightningCursor(Buffer.from("42").toString("base64url"))).toEqual({
+      position: { xid: "0", seq: "42" },
+      pending: [],
+    });
+  });
+  it("round-trips Lightning cursors with pending transactions", () => {
+    const keyset = { position: { xid: "5", seq: "6" }, pending: [{ xid: "4", after: "0" }] };
+    const c = encodeLightningCursor(keyset);
+    expect(c).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeLightningCursor(c)).toEqual(keyset);
+    expect(() => decodeLightningCursor(Buffer.from("5.6.4").toString("base64url"))).toThrow();
   });
 });
 
