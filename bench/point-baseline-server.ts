@@ -1,26 +1,41 @@
 import http from "node:http";
 import pg from "pg";
+import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import { INSERTION_ORDER, insertionOrder } from "./lib/baseline.js";
 
 // The hand-written baseline of scenario 4: node:http + pg and nothing else. It answers
 // GET /collections/{name}/{key} with the item query of server/services/items.ts streamItems for an exact
 // key and the same JSON document, without authentication. The service answers a plain point read with
 // its token check's statement, which reads the item too (server/auth/user-tokens.ts): one statement each.
 // Started by bench/run.ts like the service (node --import tsx, PORT=0, a "listening" line on stdout).
+// Embedded mode (BENCH_PGLITE_DIR, the benchmark's own PGlite data directory, bench/lib/pglite-baseline.ts):
+// the same query on PGlite opened in this process, no socket in between.
 
 const collections = new Map(
   Object.entries(JSON.parse(process.env.BENCH_COLLECTIONS ?? "{}") as Record<string, string>),
 );
 const max = Number(process.env.DB_POOL_SIZE ?? 10);
-const pool = process.env.BENCH_PG_URL
-  ? new pg.Pool({ connectionString: process.env.BENCH_PG_URL, max })
-  : new pg.Pool({ host: process.env.BENCH_PG_HOST, user: "postgres", database: "postgres", max });
+const pgliteDir = process.env.BENCH_PGLITE_DIR;
+const pglite = pgliteDir
+  ? await PGlite.create({ dataDir: `${pgliteDir}/pgdata`, extensions: { pg_trgm } })
+  : undefined;
+const pool = pglite
+  ? undefined
+  : process.env.BENCH_PG_URL
+    ? new pg.Pool({ connectionString: process.env.BENCH_PG_URL, max })
+    : new pg.Pool({ host: process.env.BENCH_PG_HOST, user: "postgres", database: "postgres", max });
+const db = (pglite ?? pool)!;
 
+// The service's order (INSERTION_ORDER, or seq before the column ins_xid existed).
+const order = (await insertionOrder(db)) === INSERTION_ORDER ? "items.ins_xid, items.seq" : "items.seq";
 const sql = `
   SELECT key, value, to_char("created" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created,
-         to_char("updated" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated, seq::text AS seq
+         to_char("updated" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated, seq::text AS seq,
+         version::text AS version
   FROM items
   WHERE collection_id = $1::uuid AND key = $2 AND seq > $3::bigint
-  ORDER BY items.seq
+  ORDER BY ${order}
   LIMIT $4 OFFSET $5`;
 
 interface Row {
@@ -28,10 +43,11 @@ interface Row {
   value: string;
   created: string;
   updated: string;
+  version: string;
 }
 
 const itemJson = (r: Row) =>
-  `{"key":${JSON.stringify(r.key)},"value":${r.value},"created":"${r.created}","updated":"${r.updated}"}`;
+  `{"key":${JSON.stringify(r.key)},"value":${r.value},"created":"${r.created}","updated":"${r.updated}","version":${r.version}}`;
 
 const server = http.createServer(async (req, res) => {
   try {
@@ -41,7 +57,8 @@ const server = http.createServer(async (req, res) => {
       res.writeHead(404).end();
       return;
     }
-    const { rows } = await pool.query<Row>(sql, [id, decodeURIComponent(m[2]!), "0", 1000, 0]);
+    const params = [id, decodeURIComponent(m[2]!), "0", 1000, 0];
+    const { rows } = pglite ? await pglite.query<Row>(sql, params) : await pool!.query<Row>(sql, params);
     const body = `{"results":[${rows.map(itemJson).join(",")}],"end_offset":${rows.length},"cursor":null}`;
     res
       .writeHead(200, {
@@ -62,5 +79,5 @@ server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", ()
 process.on("SIGTERM", () => {
   server.close();
   server.closeAllConnections();
-  void pool.end().finally(() => process.exit(0));
+  void (pglite ? pglite.close() : pool!.end()).finally(() => process.exit(0));
 });

@@ -28,9 +28,16 @@ export function itemValueJson(i: number, version: number): string {
   });
 }
 
-/** The SQL twin of itemValueJson (same fields, json_build_object's spacing). */
-export function itemValueSql(i: string): string {
+/**
+ * The SQL twin of itemValueJson (same fields, json_build_object's spacing). With `valueBytes`, a member
+ * `pad` (md5 text of the item's number, repeated) brings the value to about that many bytes (±10): the
+ * fields above take 256-275 bytes with an empty pad. Repeated text compresses: PostgreSQL stores a value
+ * of 500 KB in a few KB (TOAST), but it is read, decompressed and sent at its full size.
+ */
+export function itemValueSql(i: string, valueBytes?: number): string {
+  const pad =
+    valueBytes === undefined ? "" : `, 'pad', rpad('', ${Math.max(0, valueBytes - 266)}, md5(${i}::text))`;
   return `json_build_object('id', ${i}, 'version', 1, 'name', 'Patient ' || ${i}, 'email', 'patient' || ${i} || '@example.org',
     'status', CASE WHEN ${i} % 3 = 0 THEN 'inactive' ELSE 'active' END, 'score', ${i} % 97,
-    'note', repeat(md5(${i}::text), 3) || left(md5(${i}::text), 20))::text`;
+    'note', repeat(md5(${i}::text), 3) || left(md5(${i}::text), 20)${pad})::text`;
 }

@@ -106,12 +106,14 @@ function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number | null {
 /**
  * Peak resident memory of a process while `work` runs: the kernel's high-water mark (VmHWM) after
  * resetting it through /proc/<pid>/clear_refs, or, where that is not allowed, the highest VmRSS
- * sampled every 10 ms.
+ * sampled every 10 ms. With `timelineEveryMs`, also VmRSS over time: [ms since the start, MiB] about
+ * every that many milliseconds (timers of this process: late while its event loop is busy).
  */
 export async function peakRssDuring<T>(
   pid: number,
   work: () => Promise<T>,
-): Promise<{ result: T; peakRssMb: number; method: string }> {
+  options: { timelineEveryMs?: number } = {},
+): Promise<{ result: T; peakRssMb: number; method: string; timeline?: [number, number][] }> {
   let reset = true;
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, "5");
@@ -120,17 +122,34 @@ export async function peakRssDuring<T>(
   }
   let sampled = statusKb(pid, "VmRSS") ?? 0;
   const sampler = setInterval(() => (sampled = Math.max(sampled, statusKb(pid, "VmRSS") ?? 0)), 10);
+  const started = process.hrtime.bigint();
+  const timeline: [number, number][] | undefined = options.timelineEveryMs ? [] : undefined;
+  const sample = () => {
+    const kb = statusKb(pid, "VmRSS");
+    if (kb !== null && timeline) {
+      timeline.push([
+        Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
+        Math.round(kb / 102.4) / 10,
+      ]);
+      sampled = Math.max(sampled, kb);
+    }
+  };
+  sample();
+  const timelineSampler = options.timelineEveryMs ? setInterval(sample, options.timelineEveryMs) : undefined;
   try {
     const result = await work();
+    sample();
     const hwm = reset ? statusKb(pid, "VmHWM") : null;
     const kb = hwm !== null ? Math.max(hwm, sampled) : sampled;
     return {
       result,
       peakRssMb: kb / 1024,
       method: hwm !== null ? "VmHWM after clear_refs" : "VmRSS sampled every 10 ms",
+      ...(timeline ? { timeline } : {}),
     };
   } finally {
     clearInterval(sampler);
+    if (timelineSampler) clearInterval(timelineSampler);
   }
 }
 

@@ -96,16 +96,30 @@ export async function mintTokens(baseUrl: string, token: string, count: number):
   return tokens;
 }
 
-/** Fills a collection with items 1..count in SQL (generate_series), in statements of 100,000 rows. */
-export async function fillCollection(pool: pg.Pool, collectionId: string, count: number): Promise<void> {
-  for (let from = 1; from <= count; from += 100_000) {
-    const to = Math.min(count, from + 99_999);
-    await pool.query(
+/** What runs the fill's SQL: a pg pool, or an in-process PGlite (bench/lib/pglite-baseline.ts). */
+export interface SqlRunner {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Fills a collection with items 1..count in SQL (generate_series), in statements of up to 100,000 rows
+ * (and about 100 MB of values); values of about 250 bytes, or about `valueBytes` (bench/lib/data.ts).
+ */
+export async function fillCollection(
+  db: SqlRunner,
+  collectionId: string,
+  count: number,
+  valueBytes?: number,
+): Promise<void> {
+  const step = Math.max(1, Math.min(100_000, Math.floor(100e6 / (valueBytes ?? 250))));
+  for (let from = 1; from <= count; from += step) {
+    const to = Math.min(count, from + step - 1);
+    await db.query(
       `INSERT INTO items (collection_id, key, value, created, updated)
-       SELECT $1::uuid, ${itemKeySql("g.i")}, ${itemValueSql("g.i")}, now(), now()
+       SELECT $1::uuid, ${itemKeySql("g.i")}, ${itemValueSql("g.i", valueBytes)}, now(), now()
        FROM generate_series($2::int, $3::int) AS g(i) ORDER BY g.i`,
       [collectionId, from, to],
     );
   }
-  await pool.query("ANALYZE items");
+  await db.query("ANALYZE items");
 }

@@ -1,13 +1,32 @@
 import http from "node:http";
 import type pg from "pg";
+import { INSERTION_ORDER, insertionOrder } from "../lib/baseline.js";
 import { request } from "../lib/http.js";
 import { ms, percentile } from "../lib/stats.js";
 
 // Scenario 3: key patterns on the big collection over HTTP, against the SQL the service runs for them
 // (server/services/items.ts streamItems: the first page of a keyset read), run directly through pg.
 
-/** The statement streamItems sends for a pattern (kept in step with server/services/items.ts). */
+/**
+ * The statement streamItems sends for a pattern, first page (kept in step with server/services/items.ts):
+ * in insertion order (ins_xid, seq), bounded by the collection's last position, with the transactions
+ * running at the snapshot; before the column ins_xid existed, by seq (INSERTION_ORDER, bench/lib/baseline.ts).
+ */
 const serviceSql = `
+  SELECT key, value, to_char("created" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created,
+         to_char("updated" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated, seq::text AS seq,
+         ins_xid::text AS ins,
+         (SELECT ins_xid || '.' || seq FROM items WHERE collection_id = (SELECT $1::uuid)
+          ORDER BY ins_xid DESC, seq DESC LIMIT 1) AS bound,
+         (SELECT array_to_json(array(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x))::text) AS running
+  FROM items
+  WHERE collection_id = (SELECT $1::uuid) AND key LIKE $2 ESCAPE '\\' AND (ins_xid, seq) > (0, $3::bigint)
+    AND (ins_xid, seq) <= (SELECT ins_xid, seq FROM items WHERE collection_id = (SELECT $1::uuid)
+                           ORDER BY ins_xid DESC, seq DESC LIMIT 1)
+  ORDER BY items.ins_xid, items.seq
+  LIMIT $4 OFFSET $5`;
+
+const serviceSqlWithoutInsXid = `
   SELECT key, value, to_char("created" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created,
          to_char("updated" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated, seq::text AS seq,
          (SELECT max(seq) FROM items WHERE collection_id = $1::uuid)::text AS bound
@@ -84,6 +103,7 @@ export async function runPatterns(
 ): Promise<PatternFigures> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const client = await pool.connect();
+  const statement = (await insertionOrder(pool)) === INSERTION_ORDER ? serviceSql : serviceSqlWithoutInsXid;
   const headers = { authorization: `Bearer ${token}` };
   const httpMs: number[] = [];
   const sqlMs: number[] = [];
@@ -93,7 +113,7 @@ export async function runPatterns(
     for (let n = -warmup; n < requests; n++) {
       const { pattern, like } = kind.pattern(Math.abs(n) + (n < 0 ? 100_000 : 0));
       let t = process.hrtime.bigint();
-      const rows = await client.query(serviceSql, sqlParams(collectionId, like, kind.limit));
+      const rows = await client.query(statement, sqlParams(collectionId, like, kind.limit));
       const sqlTook = ms(t);
       const query = kind.limit ? `?limit=${kind.limit}` : "";
       t = process.hrtime.bigint();
@@ -117,7 +137,7 @@ export async function runPatterns(
     }
     const { like } = kind.pattern(0);
     const explained = await client.query<{ "QUERY PLAN": string }>(
-      `EXPLAIN (ANALYZE, COSTS OFF) ${serviceSql}`,
+      `EXPLAIN (ANALYZE, COSTS OFF) ${statement}`,
       sqlParams(collectionId, like, kind.limit),
     );
     const plan = explained.rows.map((r) => r["QUERY PLAN"]).join("\n");

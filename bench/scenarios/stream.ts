@@ -1,10 +1,11 @@
-import type pg from "pg";
-import { to as copyTo } from "pg-copy-streams";
+import { bestBaseline, describeBaseline, type BaselineReader, type VariantFigures } from "../lib/baseline.js";
 import { readStream } from "../lib/http.js";
 import { peakRssDuring } from "../lib/processes.js";
 
-// Scenario 2: a whole collection streamed by GET and read to the end, against COPY … TO STDOUT of the
-// same rows in the same order through pg-copy-streams.
+// Scenario 2: a whole collection streamed by GET and read to the end, against the raw read of the same
+// rows at its best (bench/lib/baseline.ts): on PostgreSQL COPY … TO STDOUT through pg-copy-streams, for
+// the embedded database PGlite queried in this process and made into the same JSON bytes; each in the
+// service's order and unordered, the faster taken.
 
 export interface StreamFigures {
   items: number;
@@ -13,9 +14,16 @@ export interface StreamFigures {
   mbPerSec: number;
   itemsPerSec: number;
   firstByteMs: number;
+  /** About how many bytes each value has (bench/lib/data.ts). */
+  valueBytes?: number;
   /** Service only: peak resident memory of the service process during the read. */
   peakRssMb?: number;
   peakRssMethod?: string;
+  /** Service only: its RSS during the read, [ms, MiB] every ~50 ms. */
+  rssTimeline?: [number, number][];
+  /** Baseline only: the variant taken (the fastest) and each variant's plan and best figures. */
+  chosen?: VariantFigures["variant"];
+  variants?: VariantFigures[];
 }
 
 const figures = (items: number, bytes: number, totalMs: number, firstByteMs: number): StreamFigures => ({
@@ -34,8 +42,10 @@ export async function streamThroughService(
   items: number,
   servicePid: number,
 ): Promise<StreamFigures> {
-  const { result, peakRssMb, method } = await peakRssDuring(servicePid, () =>
-    readStream(`${baseUrl}/collections/${collection}`, { authorization: `Bearer ${token}` }),
+  const { result, peakRssMb, method, timeline } = await peakRssDuring(
+    servicePid,
+    () => readStream(`${baseUrl}/collections/${collection}`, { authorization: `Bearer ${token}` }),
+    { timelineEveryMs: 50 },
   );
   if (result.status !== 200) throw new Error(`stream answered ${result.status}`);
   const expectedTail = `"end_offset":${items},"cursor":null}`;
@@ -45,35 +55,26 @@ export async function streamThroughService(
     ...figures(items, result.bytes, result.totalMs, result.firstByteMs),
     peakRssMb,
     peakRssMethod: method,
+    rssTimeline: timeline,
   };
 }
 
-export async function streamThroughCopy(
-  pool: pg.Pool,
-  collectionId: string,
+/**
+ * The baseline of a streamed read: `reader` (COPY through pg, or PGlite in-process) at its best of
+ * ordered and unordered (bench/lib/baseline.ts), each run `repeats` times; logs every variant's plan.
+ */
+export async function streamBaseline(
+  reader: BaselineReader,
+  select: (orderBy: string) => string,
   items: number,
+  repeats: number,
+  log: (text: string) => void,
 ): Promise<StreamFigures> {
-  const client = await pool.connect();
-  try {
-    const started = process.hrtime.bigint();
-    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
-    // collectionId is a UUID read back from the database; COPY takes no parameters.
-    const stream = client.query(
-      copyTo(
-        `COPY (SELECT key, value, created, updated FROM items WHERE collection_id = '${collectionId}' ORDER BY seq) TO STDOUT`,
-      ),
-    );
-    let bytes = 0;
-    let lines = 0;
-    let firstByteMs = NaN;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (bytes === 0) firstByteMs = elapsed();
-      bytes += chunk.length;
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-    }
-    if (lines !== items) throw new Error(`COPY returned ${lines} rows, expected ${items}`);
-    return figures(items, bytes, elapsed(), firstByteMs);
-  } finally {
-    client.release();
-  }
+  const best = await bestBaseline(reader, select, items, repeats);
+  log(`baseline variants (* = taken):\n${describeBaseline(best)}`);
+  return {
+    ...figures(items, best.read.bytes, best.read.totalMs, best.read.firstByteMs),
+    chosen: best.chosen.variant,
+    variants: best.variants,
+  };
 }
