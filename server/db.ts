@@ -163,7 +163,7 @@ function poolDatabase(
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,
-    sql: poolSql(pool, { prepare }),
+    sql: poolSql(pool, { prepare, copy: kind === "postgres" }),
     kind,
     location,
     migrationsApplied,
@@ -243,7 +243,9 @@ export async function openDatabase(config: StorageConfig, options: OpenOptions =
     });
     pool.on("error", () => {});
     const location = `${describeStorage(config)} (through the socket of the server holding it, process ${holder})`;
-    return poolDatabase("embedded-via-server", location, pool, []);
+    // One PGlite session serves the server and every socket client, and keeps what they prepare: a named
+    // statement prepared here would be prepared again, under the same name, by the next CLI run.
+    return poolDatabase("embedded-via-server", location, pool, [], false);
   }
   if (options.create === false && !embeddedDatabaseExists(config.DATA_DIR)) {
     const other = dataDirHolder(config.DATA_DIR); // perhaps setting one up right now

@@ -87,9 +87,15 @@ const nested = (): never => {
   throw new Error("Nested transactions are not supported");
 };
 
-/** `prepare: false` ignores StatementOptions.prepare (DB_PREPARED_STATEMENTS=false). */
-export function poolSql(pool: pg.Pool, { prepare = true }: { prepare?: boolean } = {}): Sql {
-  return {
+/**
+ * `prepare: false` ignores StatementOptions.prepare (DB_PREPARED_STATEMENTS=false); `copy: false` leaves
+ * copyOut out (a pool on the embedded database's socket: PGlite serves no COPY TO STDOUT there).
+ */
+export function poolSql(
+  pool: pg.Pool,
+  { prepare = true, copy = true }: { prepare?: boolean; copy?: boolean } = {},
+): Sql {
+  const sql: Sql = {
     ...pgStatements(pool, prepare),
     async *copyOut(text: string): AsyncGenerator<Buffer, void, void> {
       const client = await pool.connect();
@@ -124,6 +130,8 @@ export function poolSql(pool: pg.Pool, { prepare = true }: { prepare?: boolean }
       }
     },
   };
+  if (!copy) delete sql.copyOut;
+  return sql;
 }
 
 function pgliteStatements(db: Pick<PGlite | Transaction, "query">): Omit<Sql, "transaction"> {
