@@ -197,9 +197,13 @@ export async function* streamItems(
   const sizes = () => {
     // Once the limit or the byte budget is reached, one more row (a probe) tells whether more items match.
     const remaining = bytes >= maxBytes ? 0 : limit === undefined ? Infinity : limit - count;
-    const take = Math.min(options.batchSize, remaining + 1);
     const budget =
       remaining === 0 ? 1 : Math.min(options.batchBytes ?? DEFAULT_BATCH_BYTES, maxBytes - bytes);
+    // The rows the byte budget is likely to let through, from the values' average size so far (twice
+    // that, at least 2): a statement over large values reads a few rows, not a thousand to send two
+    // (embedded, 500 KB values streamed at 9.5 MB/s against 282 MB/s read directly).
+    const fit = count > 0 && bytes > 0 ? Math.max(2, Math.ceil((2 * budget * count) / bytes)) : Infinity;
+    const take = Math.min(options.batchSize, fit, remaining + 1);
     return { remaining, take, budget };
   };
   const columns = Prisma.sql`${Prisma.raw(shieldedText("key"))} AS key, ${options.keysOnly ? Prisma.sql`''` : Prisma.sql`value`} AS value,

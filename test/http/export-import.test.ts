@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { describe, expect } from "vitest";
 import { Prisma } from "../../server/generated/prisma/client.js";
 import { test } from "../support/fixtures.js";
+import { failNthItemRead } from "../support/read-failure.js";
 import { call } from "../support/items.js";
 import { rawRequest, storedItems } from "../support/raw.js";
 import type { TestServer } from "../support/server.js";
@@ -203,24 +204,8 @@ describe("GET /collections/{name}/export", () => {
         valueJson: `{"filler":"${"x".repeat(500)}"}`,
       })),
     );
-    const sql = server.services.db.sql;
-    const original = sql.query;
-    const originalCopy = sql.copyOut;
-    let batches = 0;
-    sql.query = function (statement) {
-      if (statement.text.includes("ORDER BY items.ins_xid, items.seq") && ++batches === 2)
-        return Promise.reject(new Error("injected failure"));
-      return original.call(sql, statement);
-    } as typeof original;
-    // On a PostgreSQL server a whole collection is read with COPY (server/services/item-copy.ts).
-    if (originalCopy)
-      sql.copyOut = function (text) {
-        if (++batches === 2)
-          return (async function* () {
-            throw new Error("injected failure");
-          })();
-        return originalCopy.call(sql, text);
-      };
+    // Fail the second read of items, after the first batch has been sent.
+    const failing = failNthItemRead(server.services.db.sql, 2);
     try {
       const res = await fetch(`${server.url}/collections/${name}/export`, {
         headers: tenant.users.viewer.headers,
@@ -228,10 +213,9 @@ describe("GET /collections/{name}/export", () => {
       expect(res.status).toBe(200);
       await expect(res.text()).rejects.toThrow();
     } finally {
-      sql.query = original;
-      sql.copyOut = originalCopy;
+      failing.restore();
     }
-    expect(batches).toBe(2);
+    expect(failing.reads()).toBe(2);
   });
 
   it("the key named export is /collections/{name}/%65xport; the other methods of …/export and …/import are 405", async ({

@@ -1,5 +1,6 @@
 import { describe, expect } from "vitest";
 import { test } from "../support/fixtures.js";
+import { failNthItemRead } from "../support/read-failure.js";
 import type { TestServer } from "../support/server.js";
 import { call, seed } from "../support/items.js";
 import { usingPostgresServer } from "../support/env.js";
@@ -127,34 +128,16 @@ describe("GET stream", () => {
     tenant,
     collection: name,
   }) => {
-    const sql = server.services.db.sql;
-    const original = sql.query;
-    const originalCopy = sql.copyOut;
-    let batches = 0;
-    sql.query = function (statement) {
-      // Fail the second batch of items, after the first has been sent.
-      if (statement.text.includes("ORDER BY items.ins_xid, items.seq") && ++batches === 2)
-        return Promise.reject(new Error("injected failure"));
-      return original.call(sql, statement);
-    } as typeof original;
-    // On a PostgreSQL server a whole collection is read with COPY (server/services/item-copy.ts).
-    if (originalCopy)
-      sql.copyOut = function (text) {
-        if (++batches === 2)
-          return (async function* () {
-            throw new Error("injected failure");
-          })();
-        return originalCopy.call(sql, text);
-      };
+    // Fail the second read of items, after the first batch has been sent.
+    const failing = failNthItemRead(server.services.db.sql, 2);
     try {
       const res = await fetch(`${server.url}/collections/${name}`, { headers: tenant.users.viewer.headers });
       expect(res.status).toBe(200);
       await expect(res.text()).rejects.toThrow();
     } finally {
-      sql.query = original;
-      sql.copyOut = originalCopy;
+      failing.restore();
     }
-    expect(batches).toBe(2);
+    expect(failing.reads()).toBe(2);
     expect(server.services.logs.some((l) => l.level === "error" && String(l.msg).includes("aborting"))).toBe(
       true,
     );
