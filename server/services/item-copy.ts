@@ -1,7 +1,7 @@
 import { Prisma } from "../generated/prisma/client.js";
 import type { Sql } from "../db.js";
 import type { ItemPosition } from "./cursor.js";
-import type { StreamEnd } from "./items.js";
+import { lastPositionSql, runningXidsSql, type StreamEnd } from "./items.js";
 import { minifyJson } from "./json-text.js";
 
 // A whole collection read through COPY … TO STDOUT (FORMAT binary), the cheapest way PostgreSQL hands out
@@ -215,9 +215,7 @@ export async function* copyItemTexts(
   };
   const stamps = new Timestamps();
   const [head] = await sql.query<{ bound: string | null; running: string }>(Prisma.sql`
-    SELECT (SELECT ins_xid || '.' || seq FROM items WHERE collection_id = ${collectionId}::uuid
-            ORDER BY ins_xid DESC, seq DESC LIMIT 1) AS bound,
-           array_to_json(array(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x))::text AS running`);
+    SELECT ${lastPositionSql(collectionId)} AS bound, ${runningXidsSql} AS running`);
   if (!head?.bound) return { count, next: null, hasMore: false, aborted: false };
   const [boundXid, boundSeq] = head.bound.split(".") as [string, string];
   const running = (JSON.parse(head.running) as string[]).map(bigintLiteral);

@@ -105,6 +105,15 @@ export function filterSql(collectionId: string, filter: ItemFilter): Prisma.Sql 
   return Prisma.join(parts, " AND ");
 }
 
+/** A collection's last insertion position (tombstones included) as `xid.seq` text, or null when it has no row. */
+export const lastPositionSql = (collectionId: string) =>
+  Prisma.sql`(SELECT ins_xid || '.' || seq FROM items WHERE collection_id = ${collectionOf(collectionId)}
+              ORDER BY ins_xid DESC, seq DESC LIMIT 1)`;
+
+/** The transactions running at the statement's snapshot, as a JSON array of decimal strings. */
+export const runningXidsSql = Prisma.sql`(SELECT array_to_json(array(
+  SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x))::text)`;
+
 /** STREAM_BATCH_BYTES' default (server/env.ts). */
 const DEFAULT_BATCH_BYTES = 2 * 1024 * 1024;
 
@@ -238,7 +247,7 @@ export async function* streamItems(
     const { remaining, take, budget } = sizes();
     const found = await sql.query<StreamRow & { running: string }>(Prisma.sql`
       SELECT m.running, c.* FROM (
-        SELECT array_to_json(array(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x))::text AS running) AS m
+        SELECT ${runningXidsSql} AS running) AS m
       LEFT JOIN LATERAL (${budgeted(
         Prisma.sql`
           SELECT r.* FROM json_array_elements(${JSON.stringify(pending.map((p) => [p.xid, p.after]))}::json) AS p(e)
@@ -288,9 +297,7 @@ export async function* streamItems(
         options.wire ? Prisma.sql`counted.wire, counted.seq, counted.ins, counted.run` : Prisma.sql`counted.*`
       }${
         first
-          ? Prisma.sql`, (SELECT ins_xid || '.' || seq FROM items WHERE collection_id = ${collectionOf(collectionId)}
-                         ORDER BY ins_xid DESC, seq DESC LIMIT 1) AS bound,
-                       (SELECT array_to_json(array(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x))::text) AS running`
+          ? Prisma.sql`, ${lastPositionSql(collectionId)} AS bound, ${runningXidsSql} AS running`
           : Prisma.empty
       } FROM (${budgeted(
         Prisma.sql`
@@ -788,8 +795,7 @@ export async function* deleteItemsBatches(
   // The last position when the call starts: items written after it (or by transactions then running,
   // which are below it only when they began earlier) are left alone.
   const [{ max }] = (await sql.query<{ max: string }>(Prisma.sql`
-    SELECT coalesce((SELECT ins_xid || '.' || seq FROM items WHERE collection_id = ${collectionOf(collectionId)}
-                     ORDER BY ins_xid DESC, seq DESC LIMIT 1), '0.0') AS max`)) as [{ max: string }];
+    SELECT coalesce(${lastPositionSql(collectionId)}, '0.0') AS max`)) as [{ max: string }];
   const [maxXid, maxSeq] = max.split(".") as [string, string];
   let count = 0;
   let after = ["0", "0"];
