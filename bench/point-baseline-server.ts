@@ -2,6 +2,7 @@ import http from "node:http";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import { pglitePrepared } from "../server/sql.js";
 import { INSERTION_ORDER, insertionOrder } from "./lib/baseline.js";
 
 // The hand-written baseline of scenario 4: node:http + pg and nothing else. It answers
@@ -10,7 +11,8 @@ import { INSERTION_ORDER, insertionOrder } from "./lib/baseline.js";
 // its token check's statement, which reads the item too (server/auth/user-tokens.ts): one statement each.
 // Started by bench/run.ts like the service (node --import tsx, PORT=0, a "listening" line on stdout).
 // Embedded mode (BENCH_PGLITE_DIR, the benchmark's own PGlite data directory, bench/lib/pglite-baseline.ts):
-// the same query on PGlite opened in this process, no socket in between.
+// the same query on PGlite opened in this process, no socket in between. Both prepare the statement once,
+// as the service does its point read's.
 
 const collections = new Map(
   Object.entries(JSON.parse(process.env.BENCH_COLLECTIONS ?? "{}") as Record<string, string>),
@@ -58,7 +60,10 @@ const server = http.createServer(async (req, res) => {
       return;
     }
     const params = [id, decodeURIComponent(m[2]!), "0", 1000, 0];
-    const { rows } = pglite ? await pglite.query<Row>(sql, params) : await pool!.query<Row>(sql, params);
+    // At its best, like the service: prepared once (pg: a named statement per connection).
+    const rows = pglite
+      ? await pglitePrepared<Row>(pglite, sql, params)
+      : (await pool!.query<Row>({ name: "point", text: sql, values: params })).rows;
     const body = `{"results":[${rows.map(itemJson).join(",")}],"end_offset":${rows.length},"cursor":null}`;
     res
       .writeHead(200, {

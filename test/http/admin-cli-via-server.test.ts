@@ -59,5 +59,20 @@ describe.runIf(embedded)(
         expect(r.stdout).toMatch(/^\{"key":"k1","value":\{"n":1\},/);
       }
     });
+
+    it("the server's own prepared statements still answer after the CLI used the socket", async () => {
+      // The server keeps its hot statements prepared on the same session (server/sql.ts); a socket
+      // client's turn must neither remove them nor take their answers.
+      const r = await runCli(["collection:list", "--project", projectName], env);
+      expect(r.code, r.stderr).toBe(0);
+      for (const n of [2, 3]) {
+        const res = await fetch(`${server.url}/collections/c/k${n}?project_id=${projectId}`, {
+          headers: auth,
+        });
+        expect(res.status, await res.clone().text()).toBe(200);
+        const body = (await res.json()) as { results: { key: string; value: unknown }[] };
+        expect(body.results.map((i) => [i.key, i.value])).toEqual([[`k${n}`, { n }]]);
+      }
+    });
   },
 );
