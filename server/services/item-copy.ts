@@ -11,6 +11,8 @@ import { minifyJson } from "./json-text.js";
 // streamItems (server/services/items.ts). PostgreSQL server only (Sql.copyOut).
 
 const EMPTY = Buffer.alloc(0);
+/** A row begun in one chunk is joined with at most this many bytes of the next (see ItemFramer.push). */
+const ROW_JOIN_BYTES = 16 * 1024;
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 /** Microseconds from 1970 to 2000-01-01, PostgreSQL's epoch for binary timestamps. */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -34,7 +36,7 @@ function plainKey(bytes: Buffer): boolean {
 }
 
 /** Formats binary timestamps (µs since 2000) as ISO UTC with microseconds; rows of one write share theirs. */
-class Timestamps {
+export class Timestamps {
   private lastMicros = NaN;
   private lastText = Buffer.alloc(0);
 
@@ -53,7 +55,7 @@ class Timestamps {
  * The rows of one binary COPY of (key, value, created, updated, version::text, ins_xid, seq), fed chunk
  * by chunk, framed as the items' JSON. Throws on bytes that are not such a COPY (a guard: never expected).
  */
-class ItemFramer {
+export class ItemFramer {
   private rest: Buffer = EMPTY;
   private started = false;
   /** Framed pieces not yet taken, and their bytes. */
@@ -73,8 +75,29 @@ class ItemFramer {
   ) {}
 
   push(chunk: Buffer): void {
-    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    let data = chunk;
     let at = 0;
+    if (this.rest.length > 0 && this.started) {
+      // A row begun in the previous chunk: join it with only the start of this one when that completes
+      // it, rather than copying the whole chunk (a chunk rarely starts on a row's first byte).
+      const head = Buffer.concat([this.rest, chunk.subarray(0, ROW_JOIN_BYTES)]);
+      const end = this.rowEnd(head, 0);
+      if (end < 0 && head.length === this.rest.length + chunk.length) {
+        this.rest = head; // the row is still incomplete
+        return;
+      }
+      if (end < 0)
+        data = Buffer.concat([this.rest, chunk]); // a row longer than ROW_JOIN_BYTES
+      else {
+        if (head.readInt16BE(0) === -1) this.ended = true;
+        else this.frameRow(head, 2);
+        at = end - this.rest.length;
+        if (this.ended) {
+          this.rest = EMPTY;
+          return;
+        }
+      }
+    } else if (this.rest.length > 0) data = Buffer.concat([this.rest, chunk]);
     if (!this.started) {
       if (data.length < 19) {
         this.rest = data;
