@@ -1,12 +1,13 @@
 import * as getItemsContract from "../../contracts/items/get-items.js";
-import { planFetch } from "../services/item-operations.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { planFetch, type FetchPlan } from "../services/item-operations.js";
 import { itemJsonPieces, type ItemRow, type StreamEnd } from "../services/items.js";
 import { answerNotModified, etagOf, noneMatchFails, parseNoneMatch } from "./conditional.js";
 import { parseParams } from "./params.js";
 import { openItemRequest } from "./raw-request.js";
 import type { RawHandler } from "./raw-routes.js";
 import { holdStreamSlot } from "./stream-slots.js";
-import { answerStreamHead, clientGone, readAhead, writeJsonStream } from "./stream-writer.js";
+import { answerJson, answerStreamHead, clientGone, readAhead, writeJsonStream } from "./stream-writer.js";
 
 /**
  * GET /collections/{name}[/{key}] (SPEC §3.1), streamed: `{"results": [...], "end_offset", "cursor"}`;
@@ -17,8 +18,11 @@ import { answerStreamHead, clientGone, readAhead, writeJsonStream } from "./stre
  */
 export const getItems: RawHandler = async (req, res, raw) => {
   const { principal, caller, query, name, key } = await openItemRequest(raw, { readKey: true });
-  if (!raw.scope.head) holdStreamSlot(raw.services, principal, res);
   const plan = await planFetch(caller, { ...parseParams(getItemsContract.query, query), name, key }, "rest");
+  // A point read whose item came with the token check: answered whole, without a stream.
+  const known = plan.single ? plan.item() : undefined;
+  if (known !== undefined) return answerKnownItem(req, res, raw.scope.head, plan, known);
+  if (!raw.scope.head) holdStreamSlot(raw.services, principal, res);
   if (raw.scope.head && !plan.single) return answerStreamHead(res);
   const wanted = plan.single ? parseNoneMatch(req.headers["if-none-match"]) : undefined;
   const signal = clientGone(req, res);
@@ -57,6 +61,24 @@ export const getItems: RawHandler = async (req, res, raw) => {
         : `],"end_offset":${plan.startOffset + end.count},"cursor":${JSON.stringify(plan.nextCursor(end))}}`,
   });
 };
+
+/** The answer of `single` from its item in hand (null: none): the same bytes and headers as its stream's. */
+function answerKnownItem(
+  req: IncomingMessage,
+  res: ServerResponse,
+  head: boolean,
+  plan: FetchPlan,
+  row: ItemRow | null,
+): void {
+  if (row) {
+    res.setHeader("etag", etagOf(row.version));
+    if (noneMatchFails(parseNoneMatch(req.headers["if-none-match"]), row.version))
+      return answerNotModified(res, row.version);
+  }
+  if (head) return answerStreamHead(res);
+  const item = row ? (plan.keysOnly ? JSON.stringify(row.key) : itemJsonPieces(row, plan.meta).join("")) : "";
+  answerJson(res, `{"results":[${item}],"end_offset":${plan.startOffset + (row ? 1 : 0)},"cursor":null}`);
+}
 
 /** The batches of a stream whose first step was already taken (to read its item's version first). */
 async function* replay(

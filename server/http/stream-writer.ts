@@ -20,6 +20,12 @@ export function answerStreamHead(res: ServerResponse): void {
   res.end();
 }
 
+/** A 200 JSON answer complete in hand: one write, with its length (what a stream complete after its first batch sends). */
+export function answerJson(res: ServerResponse, body: string): void {
+  res.writeHead(200, { ...HEADERS, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
 /**
  * A 200 JSON answer written as it is produced: small pieces are buffered into writes of about
  * `flushBytes`, waiting for 'drain' when the socket is full (backpressure); nothing is written once the

@@ -129,6 +129,11 @@ export interface FetchPlan {
    */
   single: boolean;
   /**
+   * `single`'s item when the token check already read it (null: there is none), counted as read when
+   * returned here; undefined when it must be read through `stream`. Its answer needs no stream.
+   */
+  item(): ItemRow | null | undefined;
+  /**
    * The matching items from the plan's position, in batches bounded by rows and bytes (streamItems);
    * with `wire`, rows carry their JSON text built by the database (ItemRow.wire), but those of `single`.
    */
@@ -206,6 +211,10 @@ export async function planFetch(
     meta: req.meta ?? false,
     keysOnly: req.keys_only ?? false,
     single: plain,
+    item() {
+      if (prefetched !== undefined && prefetched !== null) caller.counters?.read?.(1);
+      return prefetched;
+    },
     stream: (signal, options) =>
       counted(
         prefetched !== undefined
