@@ -11,8 +11,6 @@ import { minifyJson } from "./json-text.js";
 // streamItems (server/services/items.ts). PostgreSQL server only (Sql.copyOut).
 
 const EMPTY = Buffer.alloc(0);
-/** A row begun in one chunk is joined with at most this many bytes of the next (see ItemFramer.push). */
-const ROW_JOIN_BYTES = 16 * 1024;
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 /** Microseconds from 1970 to 2000-01-01, PostgreSQL's epoch for binary timestamps. */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -75,29 +73,8 @@ export class ItemFramer {
   ) {}
 
   push(chunk: Buffer): void {
-    let data = chunk;
+    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
     let at = 0;
-    if (this.rest.length > 0 && this.started) {
-      // A row begun in the previous chunk: join it with only the start of this one when that completes
-      // it, rather than copying the whole chunk (a chunk rarely starts on a row's first byte).
-      const head = Buffer.concat([this.rest, chunk.subarray(0, ROW_JOIN_BYTES)]);
-      const end = this.rowEnd(head, 0);
-      if (end < 0 && head.length === this.rest.length + chunk.length) {
-        this.rest = head; // the row is still incomplete
-        return;
-      }
-      if (end < 0)
-        data = Buffer.concat([this.rest, chunk]); // a row longer than ROW_JOIN_BYTES
-      else {
-        if (head.readInt16BE(0) === -1) this.ended = true;
-        else this.frameRow(head, 2);
-        at = end - this.rest.length;
-        if (this.ended) {
-          this.rest = EMPTY;
-          return;
-        }
-      }
-    } else if (this.rest.length > 0) data = Buffer.concat([this.rest, chunk]);
     if (!this.started) {
       if (data.length < 19) {
         this.rest = data;
