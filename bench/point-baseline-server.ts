@@ -2,7 +2,8 @@ import http from "node:http";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
-import { pglitePrepared } from "../server/sql.js";
+import type { Prisma } from "../server/generated/prisma/client.js";
+import { pgliteSql } from "../server/sql.js";
 import { INSERTION_ORDER, insertionOrder } from "./lib/baseline.js";
 
 // The hand-written baseline of scenario 4: node:http + pg and nothing else. It answers
@@ -28,6 +29,8 @@ const pool = pglite
     ? new pg.Pool({ connectionString: process.env.BENCH_PG_URL, max })
     : new pg.Pool({ host: process.env.BENCH_PG_HOST, user: "postgres", database: "postgres", max });
 const db = (pglite ?? pool)!;
+// PGlite queried as the service queries it: its statement prepared once on the session (server/sql.ts).
+const liteSql = pglite && pgliteSql(pglite);
 
 // The service's order (INSERTION_ORDER, or seq before the column ins_xid existed).
 const order = (await insertionOrder(db)) === INSERTION_ORDER ? "items.ins_xid, items.seq" : "items.seq";
@@ -62,7 +65,7 @@ const server = http.createServer(async (req, res) => {
     const params = [id, decodeURIComponent(m[2]!), "0", 1000, 0];
     // At its best, like the service: prepared once (pg: a named statement per connection).
     const rows = pglite
-      ? await pglitePrepared<Row>(pglite, sql, params)
+      ? await liteSql!.query<Row>({ text: sql, values: params } as unknown as Prisma.Sql, { prepare: true })
       : (await pool!.query<Row>({ name: "point", text: sql, values: params })).rows;
     const body = `{"results":[${rows.map(itemJson).join(",")}],"end_offset":${rows.length},"cursor":null}`;
     res

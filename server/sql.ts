@@ -172,14 +172,6 @@ function mayPrepare(db: PGlite, text: string): boolean {
   return !known || known.size < MAX_PREPARED || known.has(text);
 }
 
-/**
- * One statement on PGlite as the service runs its hot ones: prepared once, then bound and executed in one
- * protocol call (the embedded point-read baseline, bench/point-baseline-server.ts, queries PGlite so too).
- */
-export function pglitePrepared<T>(db: PGlite, text: string, values: unknown[]): Promise<T[]> {
-  return pgliteSql(db).query<T>({ text, values } as unknown as Prisma.Sql, { prepare: true });
-}
-
 /** Runs the prepared form of `s`; the caller holds PGlite's query lock. */
 async function runPrepared(db: PGlite, s: Prisma.Sql): Promise<Results> {
   // execProtocolStream, as PGlite's own query: execProtocol would hand the answer to whatever raw-data
