@@ -91,7 +91,7 @@ export class JsonStreamWriter {
   }
 
   /** Pushes each piece of a row (see JsonStreamParts.row); a promise only when it had to write. */
-  pushAll(pieces: string | Buffer | readonly string[]): Promise<void> | undefined {
+  pushAll(pieces: string | Buffer | readonly (string | Buffer)[]): Promise<void> | undefined {
     if (typeof pieces === "string" || Buffer.isBuffer(pieces)) return this.push(pieces);
     for (let i = 0; i < pieces.length; i++) {
       const written = this.push(pieces[i]!);
@@ -165,7 +165,7 @@ export interface JsonStreamParts<T, E> {
   head: string;
   batches: AsyncGenerator<T[], E, void>;
   /** A row's JSON, or its pieces in order (a large value apart, so that it is written without a copy). */
-  row(row: T): string | Buffer | readonly string[];
+  row(row: T): string | Buffer | readonly (string | Buffer)[];
   /** The closing text, or undefined when the stream was aborted (the client went away). */
   tail(end: E): string | undefined;
   /** The tail in a write of its own (the Lightning list's cursor, see JsonStreamWriter). */

@@ -38,6 +38,11 @@ export class Timestamps {
   private lastMicros = NaN;
   private lastText = Buffer.alloc(0);
 
+  /** The timestamp whose 8 bytes are at `at` (read as two halves: no BigInt per row). */
+  at(data: Buffer, at: number): Buffer {
+    return this.text(data.readInt32BE(at) * 2 ** 32 + data.readUInt32BE(at + 4));
+  }
+
   text(micros: number): Buffer {
     if (micros === this.lastMicros) return this.lastText;
     const ms = Math.floor(micros / 1000);
@@ -50,11 +55,30 @@ export class Timestamps {
 }
 
 /**
+ * When a row spans chunks, the next chunk is joined to it only as far as the row needs (its length is
+ * known once its value's length has arrived), plus this much for the short fields after the value.
+ */
+const JOIN_SLACK = 256;
+/** Framed pieces averaging at least this many bytes (large values) are handed on as they are, not joined. */
+const UNJOINED_PIECE_BYTES = 4096;
+/** The COPY header: 11 bytes of signature, flags (4) and the header extension's length (4). */
+const HEADER_BYTES = 19;
+
+/**
  * The rows of one binary COPY of (key, value, created, updated, version::text, ins_xid, seq), fed chunk
  * by chunk, framed as the items' JSON. Throws on bytes that are not such a COPY (a guard: never expected).
+ *
+ * What it costs is what a 1M-item stream's CPU goes to, so it copies and allocates little: a row that
+ * arrives whole in a chunk is framed from subarrays of that chunk (key, value and version; timestamps and
+ * the position are read in place); a row split over chunks waits, without copying, until the chunks hold
+ * its length, and is then joined once, with just the head of the last chunk that it needs.
  */
 export class ItemFramer {
-  private rest: Buffer = EMPTY;
+  /** The start of a row (or of the header) not complete yet, as it arrived: chunks not joined. */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** Bytes the incomplete row needs at least, from its start (exact once its value's length is known). */
+  private need = 0;
   private started = false;
   /** Framed pieces not yet taken, and their bytes. */
   private pieces: Buffer[] = [];
@@ -65,70 +89,111 @@ export class ItemFramer {
   rows = 0;
   /** True once the COPY's trailer was read. */
   ended = false;
-  last: ItemPosition | null = null;
+  /** The last row's bytes and where its ins_xid field's 8 bytes are (seq's follow 12 bytes later). */
+  private lastData: Buffer | null = null;
+  private lastAt = 0;
 
   constructor(
     private readonly framing: { separator: Buffer; after: Buffer; oneLine: boolean },
     private readonly stamps: Timestamps,
   ) {}
 
-  push(chunk: Buffer): void {
-    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
-    let at = 0;
-    if (!this.started) {
-      if (data.length < 19) {
-        this.rest = data;
-        return;
-      }
-      if (!data.subarray(0, 11).equals(SIGNATURE)) throw new Error("not a binary COPY");
-      at = 19 + data.readInt32BE(15);
-      this.started = true;
-    }
-    for (;;) {
-      const end = this.rowEnd(data, at);
-      if (end < 0) break;
-      if (data.readInt16BE(at) === -1) {
-        this.ended = true;
-        at = end;
-        break;
-      }
-      this.frameRow(data, at + 2);
-      at = end;
-    }
-    this.rest = at < data.length ? data.subarray(at) : EMPTY;
+  /** The position of the last row framed, or null before any. */
+  get last(): ItemPosition | null {
+    const data = this.lastData;
+    if (data === null) return null;
+    return {
+      xid: data.readBigInt64BE(this.lastAt).toString(),
+      seq: data.readBigInt64BE(this.lastAt + 12).toString(),
+    };
   }
 
-  /** Where the row (or trailer) at `at` ends, or -1 when it has not fully arrived. */
-  private rowEnd(data: Buffer, at: number): number {
-    if (at + 2 > data.length) return -1;
+  push(chunk: Buffer): void {
+    if (this.ended) return;
+    if (this.partsBytes === 0) return this.frameFrom(chunk, 0);
+    this.parts.push(chunk);
+    this.partsBytes += chunk.length;
+    const before = this.partsBytes - chunk.length; // the row's bytes in earlier chunks
+    let need = this.need;
+    for (;;) {
+      if (this.partsBytes < need) {
+        this.need = need;
+        return;
+      }
+      const head = Math.min(chunk.length, need - before + JOIN_SLACK);
+      const joined = Buffer.concat([...this.parts.slice(0, -1), chunk.subarray(0, head)], before + head);
+      const end = this.unitEnd(joined, 0);
+      if (end >= 0) {
+        this.parts = [];
+        this.partsBytes = 0;
+        this.need = 0;
+        this.consume(joined, 0, end);
+        return this.frameFrom(chunk, end - before);
+      }
+      need = -end; // more than `joined` holds: a length further on arrived with it
+    }
+  }
+
+  /** Frames the rows of `data` from `at`; keeps an incomplete last one (a subarray: no copy) in parts. */
+  private frameFrom(data: Buffer, at: number): void {
+    while (!this.ended) {
+      const end = this.unitEnd(data, at);
+      if (end < 0) {
+        if (at < data.length) {
+          this.parts = [data.subarray(at)];
+          this.partsBytes = data.length - at;
+          this.need = -end - at;
+        }
+        return;
+      }
+      this.consume(data, at, end);
+      at = end;
+    }
+  }
+
+  /**
+   * Where the unit at `at` ends (the header before the first row, then a row or the trailer), or, when
+   * it has not fully arrived, minus the least end it can have (always beyond data.length).
+   */
+  private unitEnd(data: Buffer, at: number): number {
+    if (!this.started) {
+      if (at + HEADER_BYTES > data.length) return -(at + HEADER_BYTES);
+      const end = at + HEADER_BYTES + data.readInt32BE(at + 15);
+      return end > data.length ? -end : end;
+    }
+    if (at + 2 > data.length) return -(at + 2);
     const fields = data.readInt16BE(at);
     if (fields === -1) return at + 2;
     if (fields !== 7) throw new Error(`binary COPY row of ${fields} fields`);
     let p = at + 2;
     for (let f = 0; f < 7; f++) {
-      if (p + 4 > data.length) return -1;
+      if (p + 4 > data.length) return -(p + 4);
       const length = data.readInt32BE(p);
       if (length < 0) throw new Error("NULL in a binary COPY of items");
       p += 4 + length;
-      if (p > data.length) return -1;
+      if (p > data.length) return -p;
     }
     return p;
   }
 
+  private consume(data: Buffer, at: number, end: number): void {
+    if (!this.started) {
+      if (!data.subarray(at, at + SIGNATURE.length).equals(SIGNATURE)) throw new Error("not a binary COPY");
+      this.started = true;
+    } else if (end - at === 2)
+      this.ended = true; // the trailer (-1): a row has 7 fields
+    else this.frameRow(data, at + 2);
+  }
+
   private frameRow(data: Buffer, at: number): void {
-    const field = () => {
-      const length = data.readInt32BE(at);
-      const slice = data.subarray(at + 4, at + 4 + length);
-      at += 4 + length;
-      return slice;
-    };
-    const key = field();
-    const value = field();
-    const created = field();
-    const updated = field();
-    const version = field();
-    const xid = field();
-    const seq = field();
+    const keyEnd = at + 4 + data.readInt32BE(at);
+    const key = data.subarray(at + 4, keyEnd);
+    const valueEnd = keyEnd + 4 + data.readInt32BE(keyEnd);
+    const value = data.subarray(keyEnd + 4, valueEnd);
+    const created = valueEnd + 4; // 8 bytes each, after their lengths
+    const updated = created + 12;
+    const versionEnd = updated + 12 + data.readInt32BE(updated + 8);
+    const version = data.subarray(updated + 12, versionEnd);
     const { separator, after } = this.framing;
     const out = this.pieces;
     const before = out.length;
@@ -139,19 +204,27 @@ export class ItemFramer {
     // An NDJSON line must not break inside an item (exportPieces: minified, as there).
     const text =
       this.framing.oneLine && value.includes(10) ? Buffer.from(minifyJson(value.toString("utf8"))) : value;
-    out.push(text, TO_CREATED, this.stamps.text(Number(created.readBigInt64BE(0))));
-    out.push(TO_UPDATED, this.stamps.text(Number(updated.readBigInt64BE(0))), TO_VERSION, version, CLOSE);
+    out.push(text, TO_CREATED, this.stamps.at(data, created));
+    out.push(TO_UPDATED, this.stamps.at(data, updated), TO_VERSION, version, CLOSE);
     if (after.length > 0) out.push(after);
     for (let i = before; i < out.length; i++) this.bytes += out[i]!.length;
-    this.last = { xid: xid.readBigInt64BE(0).toString(), seq: seq.readBigInt64BE(0).toString() };
+    this.lastData = data;
+    this.lastAt = versionEnd + 4;
     this.count++;
     this.rows++;
   }
 
-  /** The framed items so far as one piece (copied out of the COPY's chunks), or null when there are none. */
-  take(): { text: Buffer; count: number } | null {
+  /**
+   * The framed items so far, or null when there are none: one buffer (copied out of the COPY's chunks),
+   * or, when the pieces are large values, the pieces themselves (written as they are, without a copy).
+   */
+  take(): { text: Buffer | Buffer[]; count: number } | null {
     if (this.count === 0) return null;
-    const taken = { text: Buffer.concat(this.pieces, this.bytes), count: this.count };
+    const unjoined = this.bytes >= UNJOINED_PIECE_BYTES * this.pieces.length;
+    const taken = {
+      text: unjoined ? this.pieces : Buffer.concat(this.pieces, this.bytes),
+      count: this.count,
+    };
     this.pieces = [];
     this.bytes = 0;
     this.count = 0;
@@ -205,7 +278,7 @@ export async function* copyItemTexts(
   sql: Sql,
   collectionId: string,
   options: CopyStreamOptions,
-): AsyncGenerator<Buffer[], StreamEnd, void> {
+): AsyncGenerator<(Buffer | Buffer[])[], StreamEnd, void> {
   const copyOut = sql.copyOut!.bind(sql);
   let count = 0;
   const framing = {

@@ -149,7 +149,7 @@ export interface FetchPlan {
   copy?(
     signal: AbortSignal | undefined,
     framing: { separator: string; after?: string },
-  ): AsyncGenerator<Buffer[], StreamEnd, void>;
+  ): AsyncGenerator<(Buffer | Buffer[])[], StreamEnd, void>;
   /** The cursor to return, given how the stream ended (null on the last page). */
   nextCursor(end: StreamEnd): string | null;
 }

@@ -63,11 +63,13 @@ const itemJson = (r: Row) =>
 function rows(): Row[] {
   const out: Row[] = [];
   for (let i = 0; i < 60; i++) {
-    const size = i % 7 === 3 ? 40_000 : i % 5 === 0 ? 3 : 900; // some rows longer than ROW_JOIN_BYTES
+    // Some rows longer than a chunk, a few of them many chunks long (pieces handed on unjoined).
+    const size = i % 13 === 6 ? 300_000 : i % 7 === 3 ? 40_000 : i % 5 === 0 ? 3 : 900;
     out.push({
       key: i % 9 === 4 ? `quote"back\\slash\n${i}` : i % 11 === 2 ? `é🙂\u2028${i}` : `key-${i}`,
       value: i % 5 === 0 ? String(i) : JSON.stringify({ n: i, text: "x".repeat(size) }),
-      micros: 880_000_000_000_000n + BigInt(i) * 1_234_567n,
+      // Before 2000 too (negative binary timestamps), as an import may give.
+      micros: (i % 8 === 5 ? -880_000_000_000_000n : 880_000_000_000_000n) + BigInt(i) * 1_234_567n,
       version: String(100 + i),
       xid: 7n,
       seq: BigInt(1000 + i),
@@ -87,7 +89,8 @@ function frameIn(chunks: Buffer[]): { text: string; count: number; framer: ItemF
     framer.push(chunk);
     const piece = framer.take();
     if (piece) {
-      pieces.push(piece.text.toString("utf8"));
+      // One joined buffer, or (large values) the pieces unjoined.
+      pieces.push(Buffer.concat([piece.text].flat()).toString("utf8"));
       count += piece.count;
     }
   }
