@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serviceNodeFlags } from "../scripts/service-node-flags.js";
 import { adminScript, buildDist, serviceScript } from "./lib/processes.js";
 
 // Soak test (SPEC §6): a mixed load of reads, writes and streams at a fixed rate against the service
@@ -56,7 +57,7 @@ function runCli(args: string[]): Promise<any> {
 }
 
 function startService(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [serviceScript], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(), serviceScript], {
     cwd: root,
     env,
     stdio: ["ignore", "pipe", "inherit"],

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { serviceNodeFlags } from "../../scripts/service-node-flags.js";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -36,7 +37,9 @@ export function startNodeProcess(
   timeoutMs = 120_000,
 ): Promise<NodeProcess> {
   const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
+  // The service with the node options `npm start` gives it (package.json), then any of the caller's.
+  const flags = script === serviceScript ? [...serviceNodeFlags(), ...nodeArgs] : nodeArgs;
+  const child = spawn(process.execPath, [...flags, ...loader, script], {
     cwd: repoRoot,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { upsertItems } from "../../server/services/items.js";
 import { testEnv } from "../support/env.js";
+import { serviceNodeFlags } from "../../scripts/service-node-flags.js";
 import {
   copyRepository,
   npmStart,
@@ -128,7 +129,7 @@ function expectCompiledServiceOnly(server: NpmStart): number {
   const group = processGroup(server.pgid);
   expect(group.map((p) => p.cmdline.trim())).toEqual([
     expect.stringMatching(/^npm start\b/),
-    "node dist/main.js",
+    ["node", ...serviceNodeFlags(), "dist/main.js"].join(" "),
   ]);
   for (const p of group) {
     expect(p.cmdline).not.toMatch(TYPESCRIPT_LOADER);
@@ -190,7 +191,7 @@ describe("npm start and signals", () => {
     // Without --silent npm writes its banner on stdout before the service's JSON lines.
     expect(server.lines.filter((l) => typeof l === "string" && l !== "")).toEqual([
       expect.stringMatching(/^> collections-service@[^ ]+ start$/),
-      "> exec node dist/main.js",
+      `> exec ${["node", ...serviceNodeFlags(), "dist/main.js"].join(" ")}`,
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { testEnv } from "./env.js";
+import { serviceNodeFlags } from "../../scripts/service-node-flags.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -96,11 +97,11 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** `npm start` (node on dist/main.js) as a child process, on PORT=0; resolves once it logs that it listens. */
+/** `npm start` (node on dist/main.js, with its node options) as a child process, on PORT=0; resolves once it logs that it listens. */
 export function startServerProcess(
   overrides: Record<string, string | undefined> = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["dist/main.js"], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(), "dist/main.js"], {
     cwd: root,
     env: childEnv({ PORT: "0", HOST: "127.0.0.1", ...overrides }),
     stdio: ["ignore", "pipe", "pipe"],
@@ -141,7 +142,7 @@ export function runServerToExit(
   overrides: Record<string, string | undefined> = {},
 ): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["dist/main.js"], {
+    const child = spawn(process.execPath, [...serviceNodeFlags(), "dist/main.js"], {
       cwd: root,
       env: childEnv({ PORT: "0", HOST: "127.0.0.1", ...overrides }),
       stdio: ["ignore", "ignore", "pipe"],
