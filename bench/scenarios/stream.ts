@@ -21,6 +21,8 @@ export interface StreamFigures {
   peakRssMethod?: string;
   /** Service only: its RSS during the read, [ms, MiB] every ~50 ms. */
   rssTimeline?: [number, number][];
+  /** Service only: MB/s of each of its runs (the figures are its fastest run's, peakRssMb its largest). */
+  runsMbPerSec?: number[];
   /** Baseline only: the variant taken (the fastest) and each variant's plan and best figures. */
   chosen?: VariantFigures["variant"];
   variants?: VariantFigures[];
@@ -76,5 +78,26 @@ export async function streamBaseline(
     ...figures(items, best.read.bytes, best.read.totalMs, best.read.firstByteMs),
     chosen: best.chosen.variant,
     variants: best.variants,
+  };
+}
+
+/**
+ * The service read `repeats` times, as the baseline is (its best run of each variant): the fastest run's
+ * figures, with the largest peak RSS of all runs (and that run's timeline), so that memory is not flattered.
+ */
+export async function bestServiceRun(
+  repeats: number,
+  run: () => Promise<StreamFigures>,
+): Promise<StreamFigures> {
+  const runs: StreamFigures[] = [];
+  for (let i = 0; i < Math.max(1, repeats); i++) runs.push(await run());
+  const fastest = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  const largest = runs.reduce((a, b) => ((b.peakRssMb ?? 0) > (a.peakRssMb ?? 0) ? b : a));
+  return {
+    ...fastest,
+    peakRssMb: largest.peakRssMb,
+    peakRssMethod: largest.peakRssMethod,
+    rssTimeline: largest.rssTimeline,
+    runsMbPerSec: runs.map((r) => r.mbPerSec),
   };
 }
