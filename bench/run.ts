@@ -188,9 +188,9 @@ async function main(quick: boolean, runs: (scenario: string) => boolean, partial
         { expiring: 100_000, clients: 4, runs: sizes.upsertRuns, batch: 1000 },
         step,
       );
-    // Released before the reads: this process is their client, and its ~1 GB of request bodies and values
-    // made its garbage collections slow enough that it, not the service, limited the 1M-item GET stream
-    // (85-92% of a core against the service's 60-90%; 45% when the stream scenario ran alone).
+    // Released before the reads: this process is their client, and while it held these ~1 GB of request
+    // bodies and values it, not the service, limited the 1M-item GET stream (top: 59-92% of a core, mostly
+    // 85-92%, against the service's 51-81%; ~45% when the stream scenario ran alone).
     data = undefined;
 
     const reads: ReadContext = {
