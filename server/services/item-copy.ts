@@ -10,7 +10,6 @@ import { minifyJson } from "./json-text.js";
 // itemJsonPieces writes), a batch at a time, with the keyset, bound and running-transaction rule of
 // streamItems (server/services/items.ts). PostgreSQL server only (Sql.copyOut).
 
-const EMPTY = Buffer.alloc(0);
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 /** Microseconds from 1970 to 2000-01-01, PostgreSQL's epoch for binary timestamps. */
 const PG_EPOCH_MS = 946_684_800_000;
